@@ -1,0 +1,585 @@
+/**
+ * The context tree: Go's `context` for TypeScript.
+ *
+ * Rules of use (the same as Go's, adapted):
+ * - Functions that do I/O take `ctx: Context` as their first parameter and pass it on. Do not
+ *   store a context in a struct-like object that outlives the operation.
+ * - Whoever calls `withCancel`/`withTimeout`/`withDeadline`/`fromSignal` owns the returned scope
+ *   and must call `scope.cancel()` (or `using scope = …`) as soon as the work it covers is done,
+ *   on every path. Until then the child stays linked to its parent; once ended it is unlinked at
+ *   once, so a long-lived parent never accumulates dead children.
+ * - Cancellation flows down, never up: ending a context ends all its descendants before
+ *   `cancel()` returns, and never affects its parent.
+ * - `ctx.err` is `undefined` while the context is live and then, forever, the same
+ *   `CanceledError` or `DeadlineExceededError`. `cause(ctx)` says why.
+ * - Values are for request-scoped data, keyed by `createKey` keys.
+ * - Never pass `undefined` as a context: use `todo()` when unsure which to use.
+ */
+import { CanceledError, DeadlineExceededError, isDeadlineExceeded, type ContextError } from './errors.js';
+import { Key } from './key.js';
+import { getClock } from './clock.js';
+import { addEntry, removeEntry, type DeadlineEntry } from './deadline-queue.js';
+import { emitCreated, emitEnded, hooksActive, type ContextKind } from './hooks.js';
+
+/**
+ * A context carries a cancellation signal, a deadline and request-scoped values across API
+ * boundaries. It is read-only: only the `CancelScope` that made it can end it.
+ */
+export interface Context {
+  /** The effective deadline (epoch ms): the earliest of this context's and its ancestors'; `undefined` when none. */
+  readonly deadline: number | undefined;
+  /** `undefined` while live; then always the same `CanceledError` or `DeadlineExceededError`. */
+  readonly err: ContextError | undefined;
+  /**
+   * An `AbortSignal` that aborts once, when this context ends, with `reason === ctx.err`. Made
+   * on first access and the same object afterwards. Give it to platform APIs (`fetch`, streams,
+   * `timers/promises`) so they stop when the context ends.
+   */
+  readonly signal: AbortSignal;
+  /** Resolves (never rejects) when this context ends. Made on first access; the same promise afterwards. */
+  readonly done: Promise<void>;
+  /** The value of the nearest context on the chain that holds `key`, else the key's default. */
+  value<T>(key: Key<T>): T | undefined;
+  /** Throws `ctx.err` when this context has ended; otherwise does nothing. */
+  throwIfDone(): void;
+}
+
+/**
+ * Owns a cancellable context. The owner must call `cancel()` when the work is done (or use
+ * `using scope = withCancel(parent)`), on every path: until then the context stays linked to its
+ * parent and any timer stays queued.
+ */
+export interface CancelScope extends Disposable {
+  /** The context this scope ends. */
+  readonly ctx: Context;
+  /**
+   * Ends `ctx` and all its descendants before returning. Idempotent: the first call (or the
+   * deadline, or the parent) wins and later causes are ignored. `cause` (optional) is what
+   * `cause(ctx)` returns and becomes `ctx.err.cause`.
+   */
+  cancel(cause?: unknown): void;
+}
+
+const KIND_CANCELED = 0;
+const KIND_DEADLINE = 1;
+
+let neverSignal: AbortSignal | undefined;
+const neverDone: Promise<void> = new Promise<void>(() => {});
+
+/** Base of every context; holds the value chain. @internal */
+export abstract class BaseContext implements Context {
+  /** @internal Parent on the value chain; undefined for roots. */
+  readonly _parent: BaseContext | undefined;
+  /** @internal The nearest cancellable node at or above this one; undefined when this context never ends. */
+  readonly _canceler: CancelNode | undefined;
+
+  constructor(parent: BaseContext | undefined, canceler: CancelNode | undefined) {
+    this._parent = parent;
+    this._canceler = canceler;
+  }
+
+  get deadline(): number | undefined {
+    return this._canceler?._deadline;
+  }
+
+  get err(): ContextError | undefined {
+    return this._canceler?.err;
+  }
+
+  get signal(): AbortSignal {
+    const c = this._canceler;
+    if (c !== undefined) return c.signal;
+    return (neverSignal ??= new AbortController().signal);
+  }
+
+  get done(): Promise<void> {
+    const c = this._canceler;
+    return c === undefined ? neverDone : c.done;
+  }
+
+  value<T>(key: Key<T>): T | undefined {
+    if (!(key instanceof Key)) throw new TypeError('ctx.value: key must be made by createKey()');
+    for (let n: BaseContext | undefined = this; n !== undefined; n = n._parent) {
+      if (n instanceof ValueNode && n._key === key) return n._value as T;
+    }
+    return key.defaultValue;
+  }
+
+  throwIfDone(): void {
+    const e = this.err;
+    if (e !== undefined) throw e;
+  }
+}
+
+class RootContext extends BaseContext {
+  constructor(private readonly _name: string) {
+    super(undefined, undefined);
+  }
+  override toString(): string {
+    return this._name;
+  }
+}
+
+/** A list entry that is told when its owner ends: a child context or an observer. */
+type Link = CancelNode | Observer;
+
+/**
+ * A cancellable context. Children and observers live in an intrusive doubly linked list
+ * (`_head`/`_tail`, siblings via `_prev`/`_next`) so linking and unlinking allocate nothing.
+ * @internal
+ */
+export class CancelNode extends BaseContext implements DeadlineEntry {
+  /** The node whose list this one is linked into; undefined once unlinked. */
+  _owner: CancelNode | undefined = undefined;
+  _prev: Link | undefined = undefined;
+  _next: Link | undefined = undefined;
+  _head: Link | undefined = undefined;
+  _tail: Link | undefined = undefined;
+  _deadline: number | undefined;
+  _heapIndex = -1;
+  /** The node whose ending ended this one (itself or an ancestor); undefined while live. */
+  _endedBy: CancelNode | undefined = undefined;
+  /** On the node that ended: why. */
+  _kind = KIND_CANCELED;
+  _hasCause = false;
+  _cause: unknown = undefined;
+  _err: ContextError | undefined = undefined;
+  _ac: AbortController | undefined = undefined;
+  _donePromise: Promise<void> | undefined = undefined;
+  _resolveDone: (() => void) | undefined = undefined;
+  /** Cause to report if this node's own deadline fires. */
+  _deadlineCause: unknown = undefined;
+  /** Called once when this node ends (fromSignal removes its listener here). */
+  _detach: (() => void) | undefined = undefined;
+
+  constructor(parent: BaseContext, deadline: number | undefined) {
+    super(parent, undefined);
+    (this as { _canceler: CancelNode })._canceler = this;
+    this._deadline = deadline;
+  }
+
+  override get deadline(): number | undefined {
+    return this._deadline;
+  }
+
+  override get err(): ContextError | undefined {
+    const s = this._endedBy;
+    if (s === undefined) return undefined;
+    return (s._err ??= makeError(s));
+  }
+
+  override get signal(): AbortSignal {
+    let ac = this._ac;
+    if (ac === undefined) {
+      ac = this._ac = new AbortController();
+      if (this._endedBy !== undefined) ac.abort(this.err);
+    }
+    return ac.signal;
+  }
+
+  override get done(): Promise<void> {
+    let p = this._donePromise;
+    if (p === undefined) {
+      p = this._donePromise = this._endedBy !== undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+          this._resolveDone = resolve;
+        });
+    }
+    return p;
+  }
+
+  /** @internal Deadline queue callback. */
+  _expire(): void {
+    end(this, KIND_DEADLINE, this._deadlineCause, this._deadlineCause !== undefined);
+  }
+
+  /** Phase two of ending: tell the outside world. Runs after the whole subtree is marked. */
+  _notify(): void {
+    const detach = this._detach;
+    if (detach !== undefined) {
+      this._detach = undefined;
+      detach();
+    }
+    if (this._ac !== undefined) this._ac.abort(this.err);
+    const resolve = this._resolveDone;
+    if (resolve !== undefined) {
+      this._resolveDone = undefined;
+      resolve();
+    }
+    if (hooksActive) emitEnded(this);
+  }
+
+  override toString(): string {
+    return `Context(${this._endedBy === undefined ? 'live' : String(this.err)})`;
+  }
+}
+
+function makeError(s: CancelNode): ContextError {
+  const opts = s._hasCause ? { cause: s._cause } : undefined;
+  return s._kind === KIND_DEADLINE ? new DeadlineExceededError(undefined, opts) : new CanceledError(undefined, opts);
+}
+
+class ValueNode extends BaseContext {
+  constructor(parent: BaseContext, readonly _key: Key<unknown>, readonly _value: unknown) {
+    super(parent, parent._canceler);
+  }
+}
+
+class DetachedNode extends BaseContext {
+  constructor(parent: BaseContext) {
+    super(parent, undefined);
+  }
+}
+
+const OBS_ARMED = 0;
+const OBS_SCHEDULED = 1;
+const OBS_DONE = 2;
+
+/**
+ * A callback linked into a node's list. `sync` observers are core-internal and run during phase
+ * two of ending; the others (afterFunc) are scheduled on a microtask, never inside `cancel()`.
+ * @internal
+ */
+export class Observer {
+  _owner: CancelNode | undefined = undefined;
+  _prev: Link | undefined = undefined;
+  _next: Link | undefined = undefined;
+  _state = OBS_ARMED;
+  constructor(readonly _fn: () => void, readonly _sync: boolean) {}
+
+  _notify(): void {
+    if (this._state !== OBS_ARMED) return;
+    if (this._sync) {
+      this._state = OBS_DONE;
+      this._fn();
+    } else {
+      this._state = OBS_SCHEDULED;
+      queueMicrotask(() => this._run());
+    }
+  }
+
+  _run(): void {
+    if (this._state !== OBS_SCHEDULED) return;
+    this._state = OBS_DONE;
+    this._fn();
+  }
+
+  /** True if this call prevented the callback from running. */
+  _stop(): boolean {
+    if (this._state === OBS_DONE) return false;
+    if (this._state === OBS_ARMED) unlink(this);
+    this._state = OBS_DONE;
+    return true;
+  }
+}
+
+function link(owner: CancelNode, n: Link): void {
+  n._owner = owner;
+  const tail = owner._tail;
+  if (tail === undefined) {
+    owner._head = owner._tail = n;
+  } else {
+    tail._next = n;
+    n._prev = tail;
+    owner._tail = n;
+  }
+}
+
+function unlink(n: Link): void {
+  const owner = n._owner;
+  if (owner === undefined) return;
+  const prev = n._prev;
+  const next = n._next;
+  if (prev === undefined) owner._head = next;
+  else prev._next = next;
+  if (next === undefined) owner._tail = prev;
+  else next._prev = prev;
+  n._owner = n._prev = n._next = undefined;
+}
+
+/**
+ * Ends `src` and its whole subtree. Phase one marks every descendant ended and unlinks it,
+ * walking the subtree breadth-first through the nodes' own sibling links (no allocation, no
+ * recursion, so depth is unbounded); nodes that someone observes are chained through `_prev`
+ * (free once unlinked). Phase two notifies them, so user code (abort listeners) only ever sees a
+ * fully consistent tree.
+ */
+function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): void {
+  if (src._endedBy !== undefined) return;
+  src._kind = kind;
+  src._hasCause = hasCause;
+  src._cause = cause;
+  unlink(src);
+  const track = hooksActive;
+  let notifyHead: Link | undefined;
+  let notifyTail: Link | undefined;
+  let queueTail: Link | undefined;
+  let n: Link | undefined = src;
+  while (n !== undefined) {
+    if (n instanceof CancelNode) {
+      n._endedBy = src;
+      if (n._heapIndex >= 0) removeEntry(n);
+      const head: Link | undefined = n._head;
+      if (head !== undefined) {
+        if (queueTail === undefined) {
+          n._next = head; // n is src: start the queue with its children
+        } else {
+          queueTail._next = head;
+        }
+        queueTail = n._tail;
+        n._head = n._tail = undefined;
+      }
+      if (queueTail === undefined) queueTail = n;
+    }
+    const next: Link | undefined = n._next;
+    n._owner = undefined;
+    n._next = undefined;
+    n._prev = undefined;
+    if (!(n instanceof CancelNode) || n._ac !== undefined || n._resolveDone !== undefined ||
+        n._detach !== undefined || track) {
+      if (notifyTail === undefined) notifyHead = n;
+      else notifyTail._prev = n;
+      notifyTail = n;
+    }
+    n = next;
+  }
+  for (let m = notifyHead; m !== undefined;) {
+    const following: Link | undefined = m._prev;
+    m._prev = undefined;
+    m._notify();
+    m = following;
+  }
+}
+
+function checkParent(parent: unknown, fn: string): asserts parent is BaseContext {
+  if (!(parent instanceof BaseContext)) {
+    throw new TypeError(`${fn}: parent must be a Context from @ctxkit/core (use background() at the top), got ${describe(parent)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+class Scope implements CancelScope {
+  constructor(readonly ctx: CancelNode) {}
+  cancel(cause?: unknown): void {
+    end(this.ctx, KIND_CANCELED, cause, cause !== undefined);
+  }
+  [Symbol.dispose](): void {
+    end(this.ctx, KIND_CANCELED, undefined, false);
+  }
+}
+
+/**
+ * Makes a cancellable child. `ownDeadline` (epoch ms) is applied when earlier than the parent's.
+ * @internal Shared by every constructor of cancellable contexts.
+ */
+export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: number | undefined, deadlineCause: unknown): CancelScope {
+  const owner = parent._canceler;
+  const inherited = owner?._deadline;
+  const useOwn = ownDeadline !== undefined && (inherited === undefined || ownDeadline < inherited);
+  const node = new CancelNode(parent, useOwn ? ownDeadline : inherited);
+  const scope = new Scope(node);
+  if (hooksActive) emitCreated(node, parent, kind, scope);
+  if (owner !== undefined && owner._endedBy !== undefined) {
+    node._endedBy = owner._endedBy;
+    if (hooksActive) emitEnded(node);
+    return scope;
+  }
+  if (useOwn) {
+    node._deadlineCause = deadlineCause;
+    if ((ownDeadline as number) <= getClock().now()) {
+      end(node, KIND_DEADLINE, deadlineCause, deadlineCause !== undefined);
+      return scope;
+    }
+    addEntry(node);
+  }
+  if (owner !== undefined) link(owner, node);
+  return scope;
+}
+
+const background_ = new RootContext('background()');
+const todo_ = new RootContext('todo()');
+
+/**
+ * The root of every context tree: never ends, has no deadline and no values; its signal never
+ * aborts. Use it at the top of `main`, in tests, and for process-lifetime work.
+ */
+export function background(): Context {
+  return background_;
+}
+
+/**
+ * Like `background()` (never ends), but says "which context belongs here is not decided yet".
+ * Linters and reviewers can search for it.
+ */
+export function todo(): Context {
+  return todo_;
+}
+
+/** A child of `parent` that ends when `scope.cancel()` is called or `parent` ends. */
+export function withCancel(parent: Context): CancelScope {
+  checkParent(parent, 'withCancel');
+  return newScope(parent, 'cancel', undefined, undefined);
+}
+
+/**
+ * A child that also ends `ms` milliseconds from now with `DeadlineExceededError` (whose cause,
+ * and `cause(ctx)`, is `cause` when given). The effective deadline is the earlier of this and the
+ * parent's; no timer is queued when the parent's is earlier. `ms <= 0` gives a context born
+ * ended; `Infinity` adds no deadline; NaN or a non-number throws `TypeError`. The caller must
+ * still call `scope.cancel()` when done.
+ */
+export function withTimeout(parent: Context, ms: number, cause?: unknown): CancelScope {
+  checkParent(parent, 'withTimeout');
+  if (typeof ms !== 'number' || Number.isNaN(ms)) {
+    throw new TypeError(`withTimeout: ms must be a number of milliseconds, got ${typeof ms === 'number' ? 'NaN' : describe(ms)}`);
+  }
+  const deadline = ms === Infinity ? undefined : getClock().now() + ms;
+  return newScope(parent, 'timeout', deadline, cause);
+}
+
+/**
+ * A child that also ends at `deadline` (epoch ms or a `Date`) with `DeadlineExceededError`.
+ * Same rules as `withTimeout`: a past deadline gives a context born ended, `Infinity` none; an
+ * invalid `Date`, NaN or a non-number throws `TypeError`.
+ */
+export function withDeadline(parent: Context, deadline: number | Date, cause?: unknown): CancelScope {
+  checkParent(parent, 'withDeadline');
+  let at: number;
+  if (deadline instanceof Date) {
+    at = deadline.getTime();
+    if (Number.isNaN(at)) throw new TypeError('withDeadline: deadline is an invalid Date');
+  } else if (typeof deadline === 'number' && !Number.isNaN(deadline)) {
+    at = deadline;
+  } else {
+    throw new TypeError(`withDeadline: deadline must be epoch milliseconds or a Date, got ${typeof deadline === 'number' ? 'NaN' : describe(deadline)}`);
+  }
+  return newScope(parent, 'deadline', at === Infinity ? undefined : at, cause);
+}
+
+/**
+ * A child that ends when `signal` aborts (cause = `signal.reason`; a `TimeoutError` reason gives
+ * `DeadlineExceededError`, any other `CanceledError`) or when the scope is cancelled or `parent`
+ * ends — whichever is first. Its listener on `signal` is removed as soon as it ends. Use it to
+ * bring a framework's `AbortSignal` into a context tree.
+ */
+export function fromSignal(parent: Context, signal: AbortSignal): CancelScope {
+  checkParent(parent, 'fromSignal');
+  if (signal === null || typeof signal !== 'object' || typeof signal.addEventListener !== 'function' ||
+      typeof signal.aborted !== 'boolean') {
+    throw new TypeError(`fromSignal: signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  const scope = newScope(parent, 'signal', undefined, undefined);
+  const node = scope.ctx as CancelNode;
+  if (node._endedBy !== undefined) return scope;
+  const abortFrom = (): void => {
+    const reason: unknown = signal.reason;
+    end(node, isDeadlineExceeded(reason) ? KIND_DEADLINE : KIND_CANCELED, reason, true);
+  };
+  if (signal.aborted) {
+    abortFrom();
+    return scope;
+  }
+  signal.addEventListener('abort', abortFrom, { once: true });
+  node._detach = () => signal.removeEventListener('abort', abortFrom);
+  return scope;
+}
+
+/**
+ * A child carrying `value` under `key` (made by `createKey`; anything else throws `TypeError`).
+ * It ends exactly when `parent` ends; it has no scope and needs no cancel.
+ */
+export function withValue<T>(parent: Context, key: Key<T>, value: T): Context {
+  checkParent(parent, 'withValue');
+  if (!(key instanceof Key)) throw new TypeError('withValue: key must be made by createKey()');
+  const ctx = new ValueNode(parent, key as Key<unknown>, value);
+  if (hooksActive) emitCreated(ctx, parent, 'value', undefined);
+  return ctx;
+}
+
+/**
+ * A context with `parent`'s values that never ends and has no deadline (`cause` is undefined).
+ * For cleanup that must run although the request was cancelled (rollback, ack, compensation):
+ * give it its own short timeout, `withTimeout(withoutCancel(ctx), 5000)`.
+ */
+export function withoutCancel(parent: Context): Context {
+  checkParent(parent, 'withoutCancel');
+  const ctx = new DetachedNode(parent);
+  if (hooksActive) emitCreated(ctx, parent, 'withoutCancel', undefined);
+  return ctx;
+}
+
+/**
+ * Why `ctx` ended: the cause given to `cancel(cause)` (or to `withTimeout`/`withDeadline` when the
+ * deadline fired, or the signal's reason for `fromSignal`); a context ended by an ancestor reports
+ * the ancestor's cause; with no cause given, `ctx.err` itself. `undefined` while live.
+ */
+export function cause(ctx: Context): unknown {
+  checkParent(ctx, 'cause');
+  const c = ctx._canceler;
+  const s = c?._endedBy;
+  if (s === undefined) return undefined;
+  return s._hasCause ? s._cause : c!.err;
+}
+
+/** Milliseconds until `ctx`'s deadline (0 once passed); `Infinity` when it has none. */
+export function remaining(ctx: Context): number {
+  checkParent(ctx, 'remaining');
+  const d = ctx.deadline;
+  if (d === undefined) return Infinity;
+  return Math.max(0, d - getClock().now());
+}
+
+/**
+ * Arranges for `fn` to run once after `ctx` ends — on a microtask, never synchronously inside
+ * `cancel()`; right away (on a microtask) if it already ended. Returns `stop()`, which returns
+ * true only if it prevented `fn` from running. An exception thrown by `fn` is not swallowed: it
+ * surfaces as an uncaught exception. On a context that never ends, `fn` never runs.
+ */
+export function afterFunc(ctx: Context, fn: () => void): () => boolean {
+  checkParent(ctx, 'afterFunc');
+  if (typeof fn !== 'function') throw new TypeError(`afterFunc: fn must be a function, got ${describe(fn)}`);
+  const ob = new Observer(fn, false);
+  attach(ctx, ob);
+  return () => ob._stop();
+}
+
+/**
+ * Core-internal: runs `fn` synchronously during phase two of ending (or at once when already
+ * ended). Returns the observer for `_stop()`, or undefined when `ctx` never ends.
+ * @internal
+ */
+export function onEnd(ctx: BaseContext, fn: () => void): Observer | undefined {
+  const c = ctx._canceler;
+  if (c === undefined) return undefined;
+  const ob = new Observer(fn, true);
+  attach(ctx, ob);
+  return ob;
+}
+
+function attach(ctx: BaseContext, ob: Observer): void {
+  const c = ctx._canceler;
+  if (c === undefined) return;
+  if (c._endedBy !== undefined) ob._notify();
+  else link(c, ob);
+}
+
+/** @internal Test/diagnostic helper: how many children and observers `ctx` holds linked. */
+export function linkedCount(ctx: Context): number {
+  checkParent(ctx, 'linkedCount');
+  const c = ctx._canceler;
+  if (c === undefined) return 0;
+  let k = 0;
+  for (let n = c._head; n !== undefined; n = n._next) k++;
+  return k;
+}
+
+/** True when `v` is a context made by this library. */
+export function isContext(v: unknown): v is Context {
+  return v instanceof BaseContext;
+}

@@ -1,0 +1,41 @@
+/**
+ * @ctxkit/core — Go's `context` for TypeScript. Portable: imports no Node built-ins.
+ * Node-only helpers (AsyncLocalStorage, diagnostics_channel) are in `@ctxkit/core/node`.
+ */
+export {
+  type Context,
+  type CancelScope,
+  background,
+  todo,
+  withCancel,
+  withTimeout,
+  withDeadline,
+  withValue,
+  withoutCancel,
+  fromSignal,
+  afterFunc,
+  cause,
+  remaining,
+  isContext,
+} from './context.js';
+export { Key, createKey } from './key.js';
+export {
+  CanceledError,
+  DeadlineExceededError,
+  type ContextError,
+  isCanceled,
+  isDeadlineExceeded,
+  isContextError,
+} from './errors.js';
+export { sleep } from './sleep.js';
+export { race } from './race.js';
+export { Group, type GroupOptions } from './group.js';
+export { type Clock, systemClock, installClock, getClock } from './clock.js';
+export {
+  type ContextHooks,
+  type ContextKind,
+  type OperationInfo,
+  type OperationHandle,
+  subscribe,
+  startOperation,
+} from './hooks.js';
