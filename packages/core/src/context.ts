@@ -569,7 +569,7 @@ function attach(ctx: BaseContext, ob: Observer): void {
   else link(c, ob);
 }
 
-/** @internal Test/diagnostic helper: how many children and observers `ctx` holds linked. */
+/** @internal Backs `linkedChildren` in @ctxkit/core/diagnostics. */
 export function linkedCount(ctx: Context): number {
   checkParent(ctx, 'linkedCount');
   const c = ctx._canceler;
