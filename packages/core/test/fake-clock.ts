@@ -40,3 +40,8 @@ export function fakeClock(start = 1_700_000_000_000): FakeClock {
   const restore = installClock(clock);
   return clock;
 }
+
+/** True while `ctx` has not ended (a function, so TypeScript does not narrow `ctx.err` across `cancel()`). */
+export function isLive(ctx: { readonly err: unknown }): boolean {
+  return ctx.err === undefined;
+}
