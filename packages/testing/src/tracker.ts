@@ -1,0 +1,391 @@
+/**
+ * The leak tracker: contexts that outlive their work, scopes whose cancel was lost, and work still
+ * running after its context ended — Go's goleak and vet's lostcancel, at run time, for ctxkit.
+ *
+ * Rules of use:
+ * - Start it before the code under test creates contexts (`trackContexts()` at the top of a test
+ *   file, or `leakCheckAfterAll(after)`); check when that code should be finished
+ *   (`await tracker.checkSettled()` in an after hook); `stop()` when done with it.
+ * - Only contexts created and operations started after `trackContexts()` are considered.
+ * - While a tracker runs, each context creation and operation start captures a stack (a few µs);
+ *   nothing is captured when no tracker runs.
+ * - Lost cancels are found by the garbage collector: `checkSettled()` forces a collection when the
+ *   process runs with `--expose-gc` (global `gc`), else they appear only if the engine happened to
+ *   collect the scope.
+ */
+import {
+  isContext,
+  startOperation,
+  subscribe,
+  type Context,
+  type ContextKind,
+  type OperationInfo,
+} from '@ctxkit/core';
+import { captureStack, indent } from './stacks.js';
+import { nextTurn, realDelay, realNow, turns } from './runtime.js';
+
+/** One leak found by the tracker. */
+export interface Leak {
+  /** Which rule was broken; the same as the `LeakReport` list it is in. */
+  readonly kind: 'live' | 'lostCancel' | 'zombieWork';
+  /** The context that leaked (for zombie work: the ended context the work runs under). */
+  readonly ctx: Context;
+  /** Where it was created (zombie work: where the work started); only the caller's frames. */
+  readonly stack: string;
+  /** For contexts: which constructor made it (`'cancel'`, `'timeout'`, …). */
+  readonly contextKind?: ContextKind;
+  /** For zombie work: the operation's label, e.g. `'sleep'` or `'pg.query'`. */
+  readonly label?: string;
+  /** For zombie work: real milliseconds since its context ended. */
+  readonly pendingMs?: number;
+}
+
+/** Everything a tracker found, by rule. */
+export interface LeakReport {
+  /** Cancellable contexts created since tracking began that have not ended (lost cancels excluded). */
+  readonly live: Leak[];
+  /** Scopes garbage-collected without `cancel()` while their context and its parent were live. */
+  readonly lostCancel: Leak[];
+  /** Operations still pending at least `graceMs` after their context ended. */
+  readonly zombieWork: Leak[];
+}
+
+/** Options of `trackContexts`. */
+export interface TrackOptions {
+  /**
+   * How long (real milliseconds) work may keep running after its context ended before it counts as
+   * zombie work — the time a well-behaved integration needs to stop the far side. Default 100.
+   */
+  graceMs?: number;
+  /** Capture creation stacks (default true). Without them leaks are reported without location. */
+  stacks?: boolean;
+  /**
+   * Only consider contexts created under this one (and work started under them), e.g. the context
+   * a test hands to the code under test. Default: every context.
+   */
+  under?: Context;
+  /** Watch scopes for lost cancels with a FinalizationRegistry (default true). */
+  lostCancel?: boolean;
+}
+
+/** What `trackContexts` returns. */
+export interface ContextTracker {
+  /** Throws a `LeakError` listing every leak found so far with where it was created; otherwise returns. */
+  check(): void;
+  /** The leaks found so far (synchronous: zombies must already be past `graceMs`). */
+  report(): LeakReport;
+  /**
+   * The thorough check for the end of a test or file: forces a garbage collection when `gc` is
+   * exposed and lets finalizers run (lost cancels), waits until work under ended contexts has
+   * settled or is past `graceMs` (resolving early when it settles), then `check()`. Rejects with a
+   * `LeakError`.
+   */
+  checkSettled(): Promise<void>;
+  /** Stops listening (idempotent). `report()` and `check()` still answer with what was found. */
+  stop(): void;
+}
+
+/** Thrown by `check()`: its message lists every leak; `report` has them as data. */
+export class LeakError extends Error {
+  /** The leaks, by rule. */
+  readonly report: LeakReport;
+  constructor(report: LeakReport) {
+    super(formatReport(report));
+    this.report = report;
+  }
+  override get name(): string {
+    return 'LeakError';
+  }
+}
+
+const CTOR: Record<string, string> = {
+  cancel: 'withCancel', timeout: 'withTimeout', deadline: 'withDeadline', signal: 'fromSignal',
+};
+
+function where(label: string, stack: string): string {
+  return stack.length > 0 ? `\n   ${label} at:\n${indent(stack, 6)}` : ` (${label} at: no stack captured)`;
+}
+
+/** @internal Describes one leak on a few lines. */
+export function describeLeak(l: Leak): string {
+  switch (l.kind) {
+    case 'live':
+      return `live context: made by ${CTOR[l.contextKind ?? ''] ?? l.contextKind} and never ended (its scope's cancel() was not called)${where('created', l.stack)}`;
+    case 'lostCancel':
+      return `lost cancel: the scope from ${CTOR[l.contextKind ?? ''] ?? l.contextKind} was garbage-collected without cancel() while its parent was live${where('created', l.stack)}`;
+    case 'zombieWork':
+      return `zombie work: '${l.label}' still running ${Math.round(l.pendingMs ?? 0)} ms after its context ended${where('started', l.stack)}`;
+  }
+}
+
+function formatReport(r: LeakReport): string {
+  const all = [...r.live, ...r.lostCancel, ...r.zombieWork];
+  const lines = all.map((l, i) => `${i + 1}) ${describeLeak(l)}`);
+  return `@ctxkit/testing: ${all.length} leak${all.length === 1 ? '' : 's'} found\n${lines.join('\n')}`;
+}
+
+interface CtxRecord {
+  readonly ctx: Context;
+  readonly parent: Context | undefined;
+  readonly kind: ContextKind;
+  readonly stack: string;
+}
+
+interface OpRecord {
+  readonly op: OperationInfo;
+  readonly stack: string;
+  /** Real time at which we first saw its context ended, when the end event was not seen. */
+  firstSeenEnded: number | undefined;
+}
+
+function checkOptions(o: TrackOptions): void {
+  if (o === null || typeof o !== 'object') throw new TypeError('trackContexts: options must be an object');
+  if (o.graceMs !== undefined && (typeof o.graceMs !== 'number' || !(o.graceMs >= 0) || o.graceMs === Infinity)) {
+    throw new TypeError(`trackContexts: graceMs must be a finite number >= 0, got ${String(o.graceMs)}`);
+  }
+  if (o.under !== undefined && !isContext(o.under)) {
+    throw new TypeError('trackContexts: under must be a Context from @ctxkit/core');
+  }
+}
+
+/**
+ * The tracker's machinery, shared with the explorer.
+ * @internal
+ */
+export class Tracker implements ContextTracker {
+  readonly graceMs: number;
+  private readonly stacks: boolean;
+  private readonly root: Context | undefined;
+  /** Contexts in the watched tree (only when `under` is given). */
+  private readonly members = new WeakSet<Context>();
+  /** Nearest cancellable context at or above each context we saw made (value and detached nodes map to theirs). */
+  private readonly cancelerOf = new WeakMap<Context, Context | null>();
+  /** Real time each context ended. */
+  private readonly endedAt = new WeakMap<Context, number>();
+  private readonly live = new Map<Context, CtxRecord>();
+  private readonly lost: Leak[] = [];
+  private readonly ops = new Map<OperationInfo, OpRecord>();
+  private readonly registry: FinalizationRegistry<CtxRecord> | undefined;
+  private settledWaiter: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(options: TrackOptions = {}) {
+    checkOptions(options);
+    this.graceMs = options.graceMs ?? 100;
+    this.stacks = options.stacks ?? true;
+    this.root = options.under;
+    if (this.root !== undefined) this.members.add(this.root);
+    if ((options.lostCancel ?? true) && typeof FinalizationRegistry === 'function') {
+      this.registry = new FinalizationRegistry<CtxRecord>((rec) => this.collected(rec));
+    }
+    if (this.stacks) captureStack(); // locate internal frames now, not inside the first hook
+    this.unsubscribe = subscribe({
+      contextCreated: (ctx, parent, kind, scope) => this.created(ctx, parent, kind, scope),
+      contextEnded: (ctx) => this.ended(ctx),
+      operationStarted: (op) => this.started(op),
+      operationSettled: (op) => this.settled(op),
+    });
+  }
+
+  /** True when `ctx` is in the watched tree. */
+  contains(ctx: Context): boolean {
+    return this.root === undefined || this.members.has(ctx);
+  }
+
+  private created(ctx: Context, parent: Context | undefined, kind: ContextKind, scope: object | undefined): void {
+    if (this.root !== undefined) {
+      if (parent === undefined || !this.members.has(parent)) return;
+      this.members.add(ctx);
+    }
+    if (scope === undefined) {
+      // withValue shares its parent's canceller; withoutCancel has none.
+      const up = kind === 'value' && parent !== undefined ? this.cancelerOf.get(parent) : null;
+      this.cancelerOf.set(ctx, up === undefined ? null : up);
+      return;
+    }
+    this.cancelerOf.set(ctx, ctx);
+    const rec: CtxRecord = { ctx, parent, kind, stack: this.stacks ? captureStack() : '' };
+    this.live.set(ctx, rec);
+    this.registry?.register(scope, rec, rec);
+  }
+
+  private ended(ctx: Context): void {
+    this.endedAt.set(ctx, realNow());
+    const rec = this.live.get(ctx);
+    if (rec === undefined) return;
+    this.live.delete(ctx);
+    this.registry?.unregister(rec);
+  }
+
+  private collected(rec: CtxRecord): void {
+    if (this.unsubscribe === undefined) return;
+    if (!this.live.has(rec.ctx) || rec.ctx.err !== undefined) return;
+    if (rec.parent !== undefined && rec.parent.err !== undefined) return;
+    this.live.delete(rec.ctx);
+    this.lost.push({ kind: 'lostCancel', ctx: rec.ctx, stack: rec.stack, contextKind: rec.kind });
+  }
+
+  private started(op: OperationInfo): void {
+    if (!this.contains(op.ctx)) return;
+    this.ops.set(op, { op, stack: this.stacks ? captureStack() : '', firstSeenEnded: undefined });
+  }
+
+  private settled(op: OperationInfo): void {
+    if (!this.ops.delete(op)) return;
+    const w = this.settledWaiter;
+    if (w !== undefined) {
+      this.settledWaiter = undefined;
+      w();
+    }
+  }
+
+  /** Real time `ctx` ended, or undefined while live. */
+  private endTime(rec: OpRecord, now: number): number | undefined {
+    const ctx = rec.op.ctx;
+    if (ctx.err === undefined) return undefined;
+    const c = this.cancelerOf.get(ctx);
+    const t = this.endedAt.get(ctx) ?? (c ? this.endedAt.get(c) : undefined);
+    if (t !== undefined) return t;
+    return (rec.firstSeenEnded ??= now);
+  }
+
+  /** Operations pending under ended contexts: those past the grace period, and when the next one will be. */
+  private zombies(now: number): { leaks: Leak[]; nextDueIn: number | undefined } {
+    const leaks: Leak[] = [];
+    let nextDueIn: number | undefined;
+    for (const rec of this.ops.values()) {
+      const t = this.endTime(rec, now);
+      if (t === undefined) continue;
+      const age = now - t;
+      if (age >= this.graceMs) {
+        leaks.push({ kind: 'zombieWork', ctx: rec.op.ctx, stack: rec.stack, label: rec.op.label, pendingMs: age });
+      } else {
+        const due = this.graceMs - age;
+        if (nextDueIn === undefined || due < nextDueIn) nextDueIn = due;
+      }
+    }
+    return { leaks, nextDueIn };
+  }
+
+  /** Contexts still live, excluding `except` (the explorer's own root). */
+  liveLeaks(except?: Context): Leak[] {
+    const out: Leak[] = [];
+    for (const rec of this.live.values()) {
+      if (rec.ctx === except || rec.ctx.err !== undefined) continue;
+      out.push({ kind: 'live', ctx: rec.ctx, stack: rec.stack, contextKind: rec.kind });
+    }
+    return out;
+  }
+
+  /** Zombie work past the grace period, now. */
+  zombieLeaks(): Leak[] {
+    return this.zombies(realNow()).leaks;
+  }
+
+  /**
+   * Resolves once no work under an ended context is younger than the grace period: early when such
+   * work settles, at the latest when the youngest passes `graceMs`.
+   */
+  async waitForZombies(): Promise<void> {
+    for (;;) {
+      const { nextDueIn } = this.zombies(realNow());
+      if (nextDueIn === undefined) return;
+      const delay = realDelay(Math.ceil(nextDueIn) + 1);
+      const settledOne = new Promise<void>((resolve) => {
+        this.settledWaiter = resolve;
+      });
+      await Promise.race([delay.promise, settledOne]);
+      delay.cancel();
+      this.settledWaiter = undefined;
+      await nextTurn();
+    }
+  }
+
+  /** Forces a collection when `gc` is exposed and lets finalization callbacks run. */
+  async collect(): Promise<void> {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc !== 'function' || this.registry === undefined) return;
+    for (let i = 0; i < 2; i++) {
+      await nextTurn();
+      gc();
+      await turns(2);
+    }
+  }
+
+  report(): LeakReport {
+    return { live: this.liveLeaks(), lostCancel: [...this.lost], zombieWork: this.zombieLeaks() };
+  }
+
+  check(): void {
+    const r = this.report();
+    if (r.live.length + r.lostCancel.length + r.zombieWork.length > 0) throw new LeakError(r);
+  }
+
+  async checkSettled(): Promise<void> {
+    await this.collect();
+    await this.waitForZombies();
+    this.check();
+  }
+
+  stop(): void {
+    const u = this.unsubscribe;
+    if (u === undefined) return;
+    this.unsubscribe = undefined;
+    u();
+  }
+}
+
+/**
+ * Starts tracking contexts and ctxkit operations; see the module rules. Returns the tracker: call
+ * `check()`/`await checkSettled()` when the code under test should have cleaned up, and `stop()`
+ * when done. Throws `TypeError` for bad options.
+ */
+export function trackContexts(options: TrackOptions = {}): ContextTracker {
+  return new Tracker(options);
+}
+
+/**
+ * The one-line leak check for a test file: starts a tracker now and registers `await
+ * tracker.checkSettled()` (then `stop()`) with `after` — pass your framework's after-all hook:
+ * node:test's `after`, Vitest's or Jest's `afterAll`. Call it at the top level of the file after
+ * registering any after-all hook that cleans up long-lived contexts (node:test and Jest run
+ * after-all hooks in registration order; Vitest, by default, in reverse). Returns the tracker.
+ */
+export function leakCheckAfterAll(after: (fn: () => Promise<void>) => unknown, options?: TrackOptions): ContextTracker {
+  if (typeof after !== 'function') {
+    throw new TypeError('leakCheckAfterAll: pass your test framework\'s after-all hook (node:test `after`, Vitest/Jest `afterAll`)');
+  }
+  const tracker = new Tracker(options);
+  after(async () => {
+    try {
+      await tracker.checkSettled();
+    } finally {
+      tracker.stop();
+    }
+  });
+  return tracker;
+}
+
+/**
+ * Reports `promise` as work labelled `label` running under `ctx` (through core's
+ * `startOperation`), so leak checks see it as zombie work if it is still pending after `ctx`
+ * ended, and the explorer flags it if it starts on a cancelled context. Returns a promise that
+ * settles like `promise` once the report has ended (a rejection you leave unhandled still surfaces
+ * as an unhandled rejection). Costs nothing when no tool listens. Throws `TypeError` for a
+ * non-Context `ctx` or a non-string `label`.
+ */
+export function track<T>(ctx: Context, promise: PromiseLike<T> | T, label: string): Promise<T> {
+  if (!isContext(ctx)) throw new TypeError('track: ctx must be a Context from @ctxkit/core');
+  if (typeof label !== 'string') throw new TypeError(`track: label must be a string, got ${typeof label}`);
+  const op = startOperation(ctx, label);
+  return Promise.resolve(promise).then(
+    (v) => {
+      op.end();
+      return v;
+    },
+    (e: unknown) => {
+      op.end(e);
+      throw e;
+    },
+  );
+}
