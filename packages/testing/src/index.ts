@@ -20,3 +20,11 @@ export {
   type ContextTracker,
 } from './tracker.js';
 export { expectCanceled } from './expect.js';
+export {
+  exploreCancellation,
+  assertCancellationSafe,
+  CancellationSafetyError,
+  type ExploreOptions,
+  type ExploreResult,
+  type CancellationFailure,
+} from './explore.js';
