@@ -1,0 +1,54 @@
+/**
+ * The naive twin: the front and back services written the way most Node services are today.
+ * Slow work waits on plain timers, downstream calls use `fetch` without a signal, and nothing
+ * notices that the client went away — so every step runs to the end for nobody.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { loadRows, render } from './servers.js';
+import { ID_HEADER, requestId, type Handler } from './meter.js';
+import { track, type Env } from './env.js';
+
+/** Front: authenticate, ask the back service, relay its answer. */
+export function naiveFront(env: Env, backUrl: string): Handler {
+  return async (req, res) => {
+    const id = requestId(req);
+    const plan = env.plan(id);
+    const t = track(env.meter, id, 'front');
+    try {
+      await t.step('auth', () => delay(plan.authMs));
+      const answer = await t.call('GET back', async () => {
+        const r = await fetch(`${backUrl}/order`, { headers: { [ID_HEADER]: id } });
+        return { status: r.status, body: await r.text() };
+      });
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    } catch {
+      if (!res.headersSent) res.writeHead(502).end();
+    }
+  };
+}
+
+/** Back: load the request's state, call the slow dependency, render. */
+export function naiveBack(env: Env, dependencyUrl: string): Handler {
+  return async (req, res) => {
+    const id = requestId(req);
+    const plan = env.plan(id);
+    const t = track(env.meter, id, 'back');
+    try {
+      const rows = await t.step('load', async () => {
+        await delay(plan.loadMs);
+        return loadRows(id);
+      });
+      const quote = await t.call('GET dependency', async () => {
+        const r = await fetch(`${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
+        return (await r.json()) as unknown;
+      });
+      const body = await t.step('render', async () => {
+        await delay(plan.renderMs);
+        return render(rows, quote);
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    } catch {
+      if (!res.headersSent) res.writeHead(502).end();
+    }
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The scenario: run the same load against the naive twin and the ctxkit twin (one after the
+ * other, in this process, over loopback) and measure what each did for clients that had left.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { subscribe, type ContextKind } from '@ctxkit/core';
+import { Meter, msAfter } from './meter.js';
+import { listen, type Running } from './servers.js';
+import { workPlan } from './plan.js';
+import { runLoad, type LoadResult } from './load.js';
+import { dependencyHandler, type BudgetLog } from './dependency.js';
+import { naiveBack, naiveFront } from './naive.js';
+import { ctxkitBack, ctxkitFront } from './ctxkit.js';
+import type { Env } from './env.js';
+
+/** Which twin to run. */
+export type Twin = 'naive' | 'ctxkit';
+
+/** Size and shape of a run. Defaults: the `npm start` run. */
+export interface ScenarioOptions {
+  requests?: number;
+  concurrency?: number;
+  /** Share of clients that give up mid-request. */
+  abandonRate?: number;
+  seed?: number;
+  /**
+   * Grace for a disconnect to travel over loopback: the "load end" snapshot is taken this long
+   * after the last client is done, and a handler or timer counts as a zombie once its client has
+   * been gone for longer than this.
+   */
+  settleMs?: number;
+  /** Upper bound on waiting for zombie work to finish after the load (the demo never hangs). */
+  drainCapMs?: number;
+  /** Sampling period for the peak figures. */
+  sampleMs?: number;
+  /** Run both twins once at a small size first, so lazy module loading and JIT do not land in the heap figures. */
+  warmup?: boolean;
+}
+
+const DEFAULTS: Required<ScenarioOptions> = {
+  requests: 200,
+  concurrency: 40,
+  abandonRate: 0.35,
+  seed: 42,
+  settleMs: 100,
+  drainCapMs: 8000,
+  sampleMs: 20,
+  warmup: true,
+};
+
+/** Everything measured for one twin. Times in milliseconds, heap in bytes. */
+export interface TwinReport extends LoadResult {
+  readonly twin: Twin;
+  /** Wall time of the load (first request to last client done). */
+  readonly loadMs: number;
+  /** Time front and back handlers kept running after their request's client had left. */
+  readonly handlerMsAfterLeft: number;
+  /** Front + back step time (the slow work itself) spent after the request's client had left. */
+  readonly workAfterLeftMs: number;
+  /** Front + back steps that began after the request's client had left. */
+  readonly stepsStartedAfterLeft: number;
+  /** Downstream calls (front→back, back→dependency) that ran to a full answer after the client had left. */
+  readonly callsCompletedAfterLeft: number;
+  /** Time the slow dependency spent serving requests whose client had left. */
+  readonly dependencyMsAfterLeft: number;
+  /** Dependency requests answered in full although the client had left. */
+  readonly dependencyAnsweredForGone: number;
+  /** Budgets the dependency received (ms), median; undefined when none was sent. */
+  readonly dependencyBudgetMedianMs: number | undefined;
+  /** Peak, over the run, of handlers (all three services) running for clients gone for over `settleMs`. */
+  readonly peakZombieHandlers: number;
+  /** Peak, over the run, of pending timers created for clients gone for over `settleMs`. */
+  readonly peakZombieTimers: number;
+  /** Handlers still running for clients gone for over `settleMs`, at the load-end snapshot. */
+  readonly zombieHandlersAtLoadEnd: number;
+  /** Pending timers created for clients gone for over `settleMs`, at the load-end snapshot. */
+  readonly zombieTimersAtLoadEnd: number;
+  /** Heap used at the load-end snapshot (after GC when available) minus the baseline taken before the servers started. */
+  readonly heapAtLoadEndBytes: number;
+  /** Whether `global.gc` was available for the heap figures. */
+  readonly gcExposed: boolean;
+  /** Cancellable contexts alive at the load-end snapshot (ctxkit only; undefined for naive). */
+  readonly liveContextsAtLoadEnd: number | undefined;
+  /** How long after the load ended the last piece of work for a gone client finished. */
+  readonly zombieTailMs: number;
+  /** After draining: true when every handler had returned within `drainCapMs`. */
+  readonly drained: boolean;
+  /** After draining: cancellable contexts still alive (ctxkit only). */
+  readonly liveContextsAtEnd: number | undefined;
+  /** After draining: operations (sleep, race, …) still in flight (ctxkit only). */
+  readonly opsInFlightAtEnd: number | undefined;
+  /** After draining: pending timers created for any request. */
+  readonly timersAtEnd: number;
+}
+
+/** Both twins of one run, and the options used. */
+export interface ScenarioReport {
+  readonly options: Required<ScenarioOptions>;
+  readonly naive: TwinReport;
+  readonly ctxkit: TwinReport;
+}
+
+const CANCELLABLE: ReadonlySet<ContextKind> = new Set(['cancel', 'timeout', 'deadline', 'signal']);
+
+function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Runs the load against one twin and measures it. Starts and stops its own three servers. */
+export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promise<TwinReport> {
+  const o = { ...DEFAULTS, ...options };
+  const meter = new Meter();
+  const env: Env = { meter, plan: (id) => workPlan(o.seed, Number(id)) };
+  const budgets: BudgetLog = [];
+
+  // Context accounting through core's lifecycle hooks (what the leak tracker and inspector use).
+  let liveContexts = 0;
+  let opsInFlight = 0;
+  const unsubscribe = twin === 'ctxkit'
+    ? subscribe({
+        contextCreated: (_c, _p, kind) => { if (CANCELLABLE.has(kind)) liveContexts++; },
+        contextEnded: () => { liveContexts--; },
+        operationStarted: () => { opsInFlight++; },
+        operationSettled: () => { opsInFlight--; },
+      })
+    : () => {};
+
+  const heap0 = heapUsed();
+  const servers: Running[] = [];
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  try {
+    const dependency = await listen(meter.instrument('dependency', dependencyHandler(meter, budgets)));
+    servers.push(dependency);
+    const back = await listen(meter.instrument('back', twin === 'naive' ? naiveBack(env, dependency.url) : ctxkitBack(env, dependency.url)));
+    servers.push(back);
+    const front = await listen(meter.instrument('front', twin === 'naive' ? naiveFront(env, back.url) : ctxkitFront(env, back.url)));
+    servers.push(front);
+
+    let peakZombieHandlers = 0;
+    let peakZombieTimers = 0;
+    const sample = (): void => {
+      peakZombieHandlers = Math.max(peakZombieHandlers, meter.zombieHandlers(o.settleMs));
+      peakZombieTimers = Math.max(peakZombieTimers, meter.zombieTimers(o.settleMs));
+    };
+    sampler = setInterval(sample, o.sampleMs);
+
+    const t0 = meter.now();
+    const load = await runLoad({
+      url: front.url, requests: o.requests, concurrency: o.concurrency, seed: o.seed,
+      abandonRate: o.abandonRate, patienceMs: 10_000, meter,
+    });
+    const loadEnd = meter.now();
+    // A measurement point, not synchronization: the snapshot is defined as "settleMs after the
+    // last client finished", long enough on loopback for socket closes to reach every service.
+    await delay(o.settleMs);
+    sample();
+    clearInterval(sampler);
+    sampler = undefined;
+    const zombieHandlersAtLoadEnd = meter.zombieHandlers(o.settleMs);
+    const zombieTimersAtLoadEnd = meter.zombieTimers(o.settleMs);
+    const liveContextsAtLoadEnd = twin === 'ctxkit' ? liveContexts : undefined;
+    const heapAtLoadEndBytes = heapUsed() - heap0;
+
+    const drained = await meter.whenIdle(o.drainCapMs);
+    // async_hooks reports a fired timer's destruction from the event loop, after its callback.
+    await new Promise<void>((r) => setImmediate(r));
+    await new Promise<void>((r) => setImmediate(r));
+
+    let handlerMsAfterLeft = 0;
+    let workAfterLeftMs = 0;
+    let stepsStartedAfterLeft = 0;
+    let callsCompletedAfterLeft = 0;
+    let dependencyMsAfterLeft = 0;
+    let dependencyAnsweredForGone = 0;
+    let lastZombieEnd = loadEnd;
+    for (const s of meter.segments) {
+      const left = meter.abandonedAt.get(s.id);
+      if (left === undefined) continue;
+      const after = msAfter(s, left);
+      if (s.end > left) lastZombieEnd = Math.max(lastZombieEnd, s.end);
+      switch (s.kind) {
+        case 'handler':
+          if (s.where !== 'dependency') handlerMsAfterLeft += after;
+          break;
+        case 'serve':
+          dependencyMsAfterLeft += after;
+          if (s.completed && s.end > left) dependencyAnsweredForGone++;
+          break;
+        case 'step':
+          workAfterLeftMs += after;
+          if (s.start > left) stepsStartedAfterLeft++;
+          break;
+        case 'call':
+          if (s.completed && s.end > left) callsCompletedAfterLeft++;
+          break;
+      }
+    }
+
+    return {
+      twin,
+      ...load,
+      loadMs: loadEnd - t0,
+      handlerMsAfterLeft,
+      workAfterLeftMs,
+      stepsStartedAfterLeft,
+      callsCompletedAfterLeft,
+      dependencyMsAfterLeft,
+      dependencyAnsweredForGone,
+      dependencyBudgetMedianMs: median(budgets.filter((b): b is number => b !== undefined)),
+      peakZombieHandlers,
+      peakZombieTimers,
+      zombieHandlersAtLoadEnd,
+      zombieTimersAtLoadEnd,
+      heapAtLoadEndBytes,
+      gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
+      liveContextsAtLoadEnd,
+      zombieTailMs: Math.max(0, lastZombieEnd - loadEnd),
+      drained,
+      liveContextsAtEnd: twin === 'ctxkit' ? liveContexts : undefined,
+      opsInFlightAtEnd: twin === 'ctxkit' ? opsInFlight : undefined,
+      timersAtEnd: meter.requestTimers(),
+    };
+  } finally {
+    if (sampler !== undefined) clearInterval(sampler);
+    for (const s of servers.reverse()) await s.close();
+    unsubscribe();
+    meter.close();
+  }
+}
+
+/** Runs the naive twin, then the ctxkit twin, with the same seed and load. */
+export async function runScenario(options: ScenarioOptions = {}): Promise<ScenarioReport> {
+  const o = { ...DEFAULTS, ...options };
+  if (o.warmup) {
+    // Same concurrency (connection pools, buffers and maps grow to their working size), fewer requests.
+    const small = { ...o, requests: Math.min(o.requests, o.concurrency * 2), drainCapMs: 3000 };
+    await runTwin('naive', small);
+    await runTwin('ctxkit', small);
+  }
+  const naive = await runTwin('naive', o);
+  const ctxkit = await runTwin('ctxkit', o);
+  return { options: o, naive, ctxkit };
+}

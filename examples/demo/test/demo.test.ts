@@ -1,0 +1,52 @@
+// The demo's claim, checked at a small size: with ctxkit the services stop working for clients
+// that left, and leave nothing behind. Assertions are on counts and on relations between the two
+// twins measured in the same run — never on wall-clock thresholds alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runScenario } from '../src/scenario.js';
+import { formatReport } from '../src/report.js';
+
+test('demo scenario: the ctxkit twin stops work for abandoned requests, the naive twin does not', async () => {
+  const r = await runScenario({ requests: 60, concurrency: 20, seed: 7, warmup: false });
+  const { naive, ctxkit } = r;
+
+  // Same seeded load for both twins: every planned abandonment lands before the earliest answer.
+  assert.equal(naive.sent, 60);
+  assert.equal(ctxkit.sent, 60);
+  assert.ok(naive.abandoned >= 5, `expected several abandoned requests, got ${naive.abandoned}`);
+  assert.equal(ctxkit.abandoned, naive.abandoned);
+  assert.equal(naive.failed, 0);
+  assert.equal(ctxkit.failed, 0);
+  assert.equal(ctxkit.completed, naive.completed);
+
+  // The naive twin really works for nobody: every abandoned request's dependency call ran to the end.
+  assert.equal(naive.dependencyAnsweredForGone, naive.abandoned);
+  assert.ok(naive.stepsStartedAfterLeft >= naive.abandoned, 'naive: each abandoned request renders for nobody');
+
+  // The ctxkit twin stops: far less work after the client left than the naive twin, per hop.
+  assert.ok(ctxkit.handlerMsAfterLeft * 10 < naive.handlerMsAfterLeft,
+    `handler time after the client left: ctxkit ${ctxkit.handlerMsAfterLeft} vs naive ${naive.handlerMsAfterLeft}`);
+  assert.ok(ctxkit.dependencyMsAfterLeft * 10 < naive.dependencyMsAfterLeft,
+    `dependency time for gone clients: ctxkit ${ctxkit.dependencyMsAfterLeft} vs naive ${naive.dependencyMsAfterLeft}`);
+  // A call can only complete for a gone client in the instant the disconnect is travelling.
+  assert.ok(ctxkit.dependencyAnsweredForGone * 4 <= naive.dependencyAnsweredForGone,
+    `dependency answers for gone clients: ctxkit ${ctxkit.dependencyAnsweredForGone} vs naive ${naive.dependencyAnsweredForGone}`);
+  assert.ok(ctxkit.stepsStartedAfterLeft * 4 <= naive.stepsStartedAfterLeft,
+    `steps started for gone clients: ctxkit ${ctxkit.stepsStartedAfterLeft} vs naive ${naive.stepsStartedAfterLeft}`);
+
+  // The remaining budget travels downstream with ctxkit only.
+  assert.equal(naive.dependencyBudgetMedianMs, undefined);
+  assert.ok(ctxkit.dependencyBudgetMedianMs !== undefined && ctxkit.dependencyBudgetMedianMs > 0);
+
+  // Nothing left behind: every handler returned, no request timer pending, no live context or operation.
+  assert.equal(ctxkit.drained, true);
+  assert.equal(ctxkit.timersAtEnd, 0);
+  assert.equal(ctxkit.liveContextsAtEnd, 0);
+  assert.equal(ctxkit.opsInFlightAtEnd, 0);
+  assert.equal(naive.drained, true);
+
+  // The report renders both twins and a verdict.
+  const text = formatReport(r);
+  assert.match(text, /naive\s+ctxkit/);
+  assert.match(text, /Verdict:/);
+});
