@@ -28,19 +28,23 @@ export interface LoadResult {
   readonly abandoned: number;
   /** Got an error status, a broken connection, or ran out of patience. */
   readonly failed: number;
+  /** Time to a full answer of each answered request (ms), in completion order. */
+  readonly latencies: readonly number[];
 }
 
 type Outcome = 'completed' | 'abandoned' | 'failed';
 
-function one(opts: LoadOptions, id: number): Promise<Outcome> {
+function one(opts: LoadOptions, id: number, latencies: number[]): Promise<Outcome> {
   const key = String(id);
   const { abandonAfterMs } = clientPlan(opts.seed, id, opts.abandonRate);
+  const start = opts.meter.now();
   return new Promise<Outcome>((resolve) => {
     let done = false;
     const finish = (o: Outcome): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      if (o === 'completed') latencies.push(opts.meter.now() - start);
       resolve(o);
     };
     const req = request(`${opts.url}/order`, { agent: false, headers: { [ID_HEADER]: key } }, (res) => {
@@ -64,12 +68,13 @@ function one(opts: LoadOptions, id: number): Promise<Outcome> {
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let next = 0;
   const counts = { completed: 0, abandoned: 0, failed: 0 };
+  const latencies: number[] = [];
   const worker = async (): Promise<void> => {
     while (next < opts.requests) {
       const id = next++;
-      counts[await one(opts, id)]++;
+      counts[await one(opts, id, latencies)]++;
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.requests) }, worker));
-  return { sent: opts.requests, ...counts };
+  return { sent: opts.requests, ...counts, latencies };
 }

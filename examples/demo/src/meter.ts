@@ -86,25 +86,30 @@ export class Meter {
   }
 
   /**
-   * Wraps a service's handler: counts it in flight, records its whole lifetime as a 'handler'
-   * segment, and attributes the timers it creates (directly or through libraries) to its request.
+   * Runs the body of one service handler for request `id`: counts it in flight, records its whole
+   * lifetime as a 'handler' segment, and attributes the timers it creates (directly or through
+   * libraries) to the request. Call it first thing inside a route handler.
    */
-  instrument(where: Where, handler: Handler): (req: IncomingMessage, res: ServerResponse) => void {
-    return (req, res) => {
-      const id = requestId(req);
-      const start = this.now();
-      const finished = this.handlerStarted(id);
+  handle<T>(where: Where, id: string, body: () => Promise<T>): Promise<T> {
+    const start = this.now();
+    const finished = this.handlerStarted(id);
+    return this.als.run(id, async () => {
       let completed = false;
-      const end = (): void => {
+      try {
+        const v = await body();
+        completed = true;
+        return v;
+      } finally {
         this.segments.push({ id, where, kind: 'handler', label: 'handler', start, end: this.now(), completed });
         finished();
-      };
-      this.als.run(id, () => {
-        Promise.resolve()
-          .then(() => handler(req, res))
-          .then(() => { completed = true; }, () => {})
-          .finally(end);
-      });
+      }
+    });
+  }
+
+  /** A node:http listener running `handler` under `handle(where, requestId(req), …)`. */
+  instrument(where: Where, handler: Handler): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      this.handle(where, requestId(req), async () => handler(req, res)).catch(() => {});
     };
   }
 

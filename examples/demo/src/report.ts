@@ -17,6 +17,7 @@ function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
     both((r) => int(r.completed), 'answered (200)'),
     both((r) => int(r.abandoned), 'abandoned mid-request by the client'),
     both((r) => int(r.failed), 'failed / timed out'),
+    both((r) => `${opt(r.answerP50Ms, ms)} / ${opt(r.answerP95Ms, ms)}`, 'time to answer, p50 / p95'),
     ['Work done for clients that had already left'],
     both((r) => ms(r.handlerMsAfterLeft), 'front+back handler time after the client left'),
     both((r) => ms(r.workAfterLeftMs), '  of which slow work (timers)'),

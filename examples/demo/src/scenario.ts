@@ -53,6 +53,9 @@ export interface TwinReport extends LoadResult {
   readonly twin: Twin;
   /** Wall time of the load (first request to last client done). */
   readonly loadMs: number;
+  /** Time to a full answer for the clients that waited: median and 95th percentile. */
+  readonly answerP50Ms: number | undefined;
+  readonly answerP95Ms: number | undefined;
   /** Time front and back handlers kept running after their request's client had left. */
   readonly handlerMsAfterLeft: number;
   /** Front + back step time (the slow work itself) spent after the request's client had left. */
@@ -111,10 +114,10 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-function median(xs: number[]): number | undefined {
+function percentile(xs: readonly number[], p: number): number | undefined {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
 }
 
 /** Runs the load against one twin and measures it. Starts and stops its own three servers. */
@@ -217,7 +220,9 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       callsCompletedAfterLeft,
       dependencyMsAfterLeft,
       dependencyAnsweredForGone,
-      dependencyBudgetMedianMs: median(budgets.filter((b): b is number => b !== undefined)),
+      dependencyBudgetMedianMs: percentile(budgets.filter((b): b is number => b !== undefined), 50),
+      answerP50Ms: percentile(load.latencies, 50),
+      answerP95Ms: percentile(load.latencies, 95),
       peakZombieHandlers,
       peakZombieTimers,
       zombieHandlersAtLoadEnd,
