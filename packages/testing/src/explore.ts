@@ -24,7 +24,7 @@
  */
 import { background, isContextError, subscribe, withCancel, type CancelScope } from '@ctxkit/core';
 import { Tracker, describeLeak, type Leak } from './tracker.js';
-import { captureStack, indent, userFrames } from './stacks.js';
+import { captureStack, formatStack, indent, userFrames, type Stack } from './stacks.js';
 import { realDelay, turns } from './runtime.js';
 
 /** Options of `exploreCancellation` and `assertCancellationSafe`. */
@@ -187,10 +187,10 @@ type Outcome = { kind: 'resolved' } | { kind: 'rejected'; error: unknown } | { k
 /** One run of `fn`, cancelled at point `k` (never when k is 0). */
 async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
   const failures: CancellationFailure[] = [];
-  let landing: string | undefined;
+  let landing: Stack | undefined;
   const fail = (reason: string, origin?: string, error?: unknown): void => {
     const f: { -readonly [K in keyof CancellationFailure]: CancellationFailure[K] } = { point: k, reason };
-    if (landing !== undefined) f.stack = landing;
+    if (landing !== undefined) f.stack = formatStack(landing);
     if (origin !== undefined && origin.length > 0) f.origin = origin;
     if (error !== undefined) f.error = error;
     failures.push(f);
@@ -227,7 +227,7 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
         if (!t.contains(op.ctx)) return;
         const err = rootCtx.err;
         if (err !== undefined && op.ctx.err === err) {
-          fail(`'${op.label}' started on the context after it was cancelled (the cancellation was swallowed and fn carried on)`, captureStack());
+          fail(`'${op.label}' started on the context after it was cancelled (the cancellation was swallowed and fn carried on)`, formatStack(captureStack()));
         }
         onPoint();
       },

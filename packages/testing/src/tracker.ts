@@ -7,7 +7,7 @@
  *   file, or `leakCheckAfterAll(after)`); check when that code should be finished
  *   (`await tracker.checkSettled()` in an after hook); `stop()` when done with it.
  * - Only contexts created and operations started after `trackContexts()` are considered.
- * - While a tracker runs, each context creation and operation start captures a stack (a few µs);
+ * - While a tracker runs, each context creation and operation start captures a stack (µs);
  *   nothing is captured when no tracker runs.
  * - Lost cancels are found by the garbage collector: `checkSettled()` forces a collection when the
  *   process runs with `--expose-gc` (global `gc`), else they appear only if the engine happened to
@@ -21,7 +21,7 @@ import {
   type ContextKind,
   type OperationInfo,
 } from '@ctxkit/core';
-import { captureStack, indent } from './stacks.js';
+import { captureStack, formatStack, indent, type Stack } from './stacks.js';
 import { nextTurn, realDelay, realNow, turns } from './runtime.js';
 
 /** One leak found by the tracker. */
@@ -128,12 +128,12 @@ interface CtxRecord {
   readonly ctx: Context;
   readonly parent: Context | undefined;
   readonly kind: ContextKind;
-  readonly stack: string;
+  readonly stack: Stack;
 }
 
 interface OpRecord {
   readonly op: OperationInfo;
-  readonly stack: string;
+  readonly stack: Stack;
   /** Real time at which we first saw its context ended, when the end event was not seen. */
   firstSeenEnded: number | undefined;
 }
@@ -222,7 +222,7 @@ export class Tracker implements ContextTracker {
     if (!this.live.has(rec.ctx) || rec.ctx.err !== undefined) return;
     if (rec.parent !== undefined && rec.parent.err !== undefined) return;
     this.live.delete(rec.ctx);
-    this.lost.push({ kind: 'lostCancel', ctx: rec.ctx, stack: rec.stack, contextKind: rec.kind });
+    this.lost.push({ kind: 'lostCancel', ctx: rec.ctx, stack: formatStack(rec.stack), contextKind: rec.kind });
   }
 
   private started(op: OperationInfo): void {
@@ -258,7 +258,7 @@ export class Tracker implements ContextTracker {
       if (t === undefined) continue;
       const age = now - t;
       if (age >= this.graceMs) {
-        leaks.push({ kind: 'zombieWork', ctx: rec.op.ctx, stack: rec.stack, label: rec.op.label, pendingMs: age });
+        leaks.push({ kind: 'zombieWork', ctx: rec.op.ctx, stack: formatStack(rec.stack), label: rec.op.label, pendingMs: age });
       } else {
         const due = this.graceMs - age;
         if (nextDueIn === undefined || due < nextDueIn) nextDueIn = due;
@@ -272,7 +272,7 @@ export class Tracker implements ContextTracker {
     const out: Leak[] = [];
     for (const rec of this.live.values()) {
       if (rec.ctx === except || rec.ctx.err !== undefined) continue;
-      out.push({ kind: 'live', ctx: rec.ctx, stack: rec.stack, contextKind: rec.kind });
+      out.push({ kind: 'live', ctx: rec.ctx, stack: formatStack(rec.stack), contextKind: rec.kind });
     }
     return out;
   }
