@@ -1,0 +1,94 @@
+/** `wrapClient`: one pg.Client (or a client checked out by hand) bound to contexts. */
+import type { ClientBase, QueryResult } from 'pg';
+import { startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import { laneOf, type Lane } from './lane.js';
+import { txStatus } from './errors.js';
+import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
+import { toConfig, type Queryable } from './query-config.js';
+import { budgetMs, mapServerTimeout, needsServerTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
+
+/**
+ * A single connected pg.Client bound to contexts. Same contract as `Db.query`, plus:
+ * - statements sent through this wrapper run one at a time, in call order, so a cancel can
+ *   never hit the next one; do not send statements on the raw client while wrapped ones run;
+ * - when a cancelled statement cannot be confirmed stopped, or the connection fails its health
+ *   check, the client is ended (`client.end()`): create a new one. Attach an 'error' listener to
+ *   the client, as node-postgres requires;
+ * - the server-side timeout is applied only while the session is outside a transaction (your
+ *   own BEGIN on this client turns it off); use `wrapPool(...).transaction` for transactions.
+ */
+export interface WrappedClient extends Queryable {
+  /** The wrapped client. */
+  readonly client: ClientBase;
+}
+
+function checkClient(client: unknown): asserts client is ClientBase {
+  const c = client as { query?: unknown } | null;
+  if (c === null || typeof c !== 'object' || typeof c.query !== 'function') {
+    throw new TypeError(`wrapClient: client must be a pg.Client or pg.PoolClient, got ${c === null ? 'null' : typeof c}`);
+  }
+}
+
+async function armed(lane: Lane, ctx: Context, config: ReturnType<typeof toConfig>, o: ResolvedOptions): Promise<QueryResult> {
+  await readSessionTimeout(lane, ctx, undefined);
+  const budget = budgetMs([ctx], o.marginMs);
+  if (!needsServerTimeout(budget, lane.sessionTimeoutMs) || txStatus(lane.client) !== 'I') {
+    return lane.run(ctx, config, undefined);
+  }
+  let set = false;
+  try {
+    await lane.run(ctx, { text: `SET statement_timeout = ${budget}` }, undefined);
+    set = true;
+    return await lane.run(ctx, config, undefined);
+  } catch (e) {
+    throw set ? mapServerTimeout(e, [ctx]) : e;
+  } finally {
+    if (lane.broken === undefined) {
+      const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
+      try {
+        await lane.run(s.ctx, { text: `SET statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}` }, undefined);
+      } catch (e) {
+        lane.markBroken(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        s.cancel();
+      }
+    }
+  }
+}
+
+/**
+ * Binds a connected `client` to contexts; see `WrappedClient`. Wrapping the same client twice
+ * shares one statement queue. Throws `TypeError` on a bad client or options.
+ */
+export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClient {
+  checkClient(client);
+  const o = resolveOptions(options, 'wrapClient');
+  const lane = laneOf(client, o.cleanupTimeoutMs);
+  lane.destroy ??= () => {
+    const end = (client as { end?: () => Promise<void> | void }).end;
+    if (typeof end === 'function') Promise.resolve(end.call(client)).catch(() => {});
+  };
+
+  function query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
+    const op = startOperation(ctx, 'pg.query');
+    const ended = ctx.err;
+    if (ended !== undefined) {
+      op.end(ended);
+      return Promise.reject(ended);
+    }
+    let config: ReturnType<typeof toConfig>;
+    try {
+      config = toConfig('client.query', text, values);
+    } catch (e) {
+      op.end(e);
+      return Promise.reject(e);
+    }
+    const p = !o.serverTimeout || ctx.deadline === undefined ? lane.run(ctx, config, undefined) : armed(lane, ctx, config, o);
+    return p.then(
+      (res) => { op.end(); return res; },
+      (e: unknown) => { op.end(e); throw e; },
+    );
+  }
+
+  return { client, query } as WrappedClient;
+}

@@ -1,0 +1,60 @@
+/** The query method's signature, shared by pools, clients, transactions and savepoints. */
+import type { QueryArrayConfig, QueryArrayResult, QueryConfig, QueryConfigValues, QueryResult, QueryResultRow } from 'pg';
+import type { Context } from '@ctxkit/core';
+
+/**
+ * Something that runs one SQL statement under a context — node-postgres's `query`, with the
+ * context first. The promise settles with pg's result or error, except that once `ctx` ends
+ * before the result arrives it rejects with `ctx.err` (after the statement has stopped in the
+ * server). Submittable queries (pg-cursor, pg-query-stream) are not accepted.
+ */
+export interface Queryable {
+  query<R extends any[] = any[], I = any[]>(
+    ctx: Context,
+    queryConfig: QueryArrayConfig<I>,
+    values?: QueryConfigValues<I>,
+  ): Promise<QueryArrayResult<R>>;
+  query<R extends QueryResultRow = any, I = any[]>(
+    ctx: Context,
+    queryTextOrConfig: string | QueryConfig<I>,
+    values?: QueryConfigValues<I>,
+  ): Promise<QueryResult<R>>;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
+  return typeof v;
+}
+
+/**
+ * @internal A fresh query config for node-postgres (which writes `values` and `callback` into the
+ * object it is given, so the caller's object is never passed on). Throws `TypeError` naming what
+ * is wrong.
+ */
+export function toConfig(fn: string, text: unknown, values: unknown): QueryConfig {
+  if (values !== undefined && values !== null && !Array.isArray(values)) {
+    throw new TypeError(`${fn}: values must be an array, got ${describe(values)}`);
+  }
+  if (typeof text === 'string') {
+    return values == null ? { text } : { text, values: values as unknown[] };
+  }
+  if (text !== null && typeof text === 'object') {
+    if (typeof (text as { submit?: unknown }).submit === 'function') {
+      throw new TypeError(`${fn}: submittable queries (pg-cursor, pg-query-stream, pg.Query) are not supported; pass SQL text or a query config`);
+    }
+    const c = text as Partial<QueryConfig>;
+    if (typeof c.text !== 'string') {
+      throw new TypeError(`${fn}: a query config needs a string "text", got ${describe(c.text)}`);
+    }
+    if (c.values !== undefined && c.values !== null && !Array.isArray(c.values)) {
+      throw new TypeError(`${fn}: queryConfig.values must be an array, got ${describe(c.values)}`);
+    }
+    const copy = { ...c } as QueryConfig & { callback?: unknown };
+    delete copy.callback;
+    if (values != null) copy.values = values as unknown[];
+    return copy;
+  }
+  throw new TypeError(`${fn}: query must be SQL text or a query config object, got ${describe(text)}`);
+}

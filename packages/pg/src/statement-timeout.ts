@@ -1,0 +1,70 @@
+/** Turning a context's remaining budget into a server-side `statement_timeout`. */
+import { DeadlineExceededError, remaining, type Context } from '@ctxkit/core';
+import { isQueryCanceled } from './errors.js';
+import type { Lane, Scope } from './lane.js';
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses what `SHOW statement_timeout` prints ('0', '250ms', '30s', '5min', '1h', '1d') into
+ * milliseconds; 0 means "no timeout". Returns `undefined` for anything else.
+ */
+export function parseStatementTimeout(shown: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(shown);
+  if (m === null) return undefined;
+  const unit = m[2]!.toLowerCase() || 'ms';
+  const factor = UNIT_MS[unit];
+  return factor === undefined ? undefined : Number(m[1]) * factor;
+}
+
+/**
+ * The statement_timeout (whole ms, ≥ 1) for a statement bounded by every context in `ctxs`:
+ * the smallest remaining budget plus `marginMs`; `undefined` when none has a deadline.
+ */
+export function budgetMs(ctxs: readonly (Context | undefined)[], marginMs: number): number | undefined {
+  let min = Infinity;
+  for (const c of ctxs) {
+    if (c === undefined || c.deadline === undefined) continue;
+    const r = remaining(c);
+    if (r < min) min = r;
+  }
+  if (min === Infinity) return undefined;
+  return Math.max(1, Math.ceil(min + marginMs));
+}
+
+/**
+ * Whether the server must be told `budget`: only when it is stricter than the session's own
+ * setting (`sessionMs`, 0 = none), so a configured lower limit is never raised.
+ */
+export function needsServerTimeout(budget: number | undefined, sessionMs: number): budget is number {
+  return budget !== undefined && (sessionMs === 0 || budget < sessionMs);
+}
+
+/** A SQL string literal (standard_conforming_strings on, the default since PostgreSQL 9.1). */
+export function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Reads the session's statement_timeout into `lane` (once per connection). Rejects like any
+ * statement run under `ctx`.
+ */
+export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined): Promise<void> {
+  if (lane.sessionTimeoutText !== undefined) return;
+  const res = await lane.run(ctx, { text: 'SHOW statement_timeout' }, scope);
+  const text = String((res.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
+  lane.sessionTimeoutText = text;
+  lane.sessionTimeoutMs = parseStatementTimeout(text) ?? 0;
+}
+
+/**
+ * What a statement that ran under a server-side timeout we set rejects with: a `57014` from the
+ * server becomes the ended context's `ctx.err` (the first in `ctxs` that ended), or, when the
+ * server fired before this process's own deadline, a `DeadlineExceededError` whose cause is the
+ * server's error. Anything else passes through.
+ */
+export function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown {
+  if (!isQueryCanceled(e)) return e;
+  for (const c of ctxs) if (c.err !== undefined) return c.err;
+  return new DeadlineExceededError('@ctxkit/pg: the server stopped the statement at its statement_timeout (the context\'s deadline)', { cause: e });
+}

@@ -1,0 +1,294 @@
+/**
+ * Transactions and savepoints on one connection (a lane).
+ *
+ * - BEGIN … COMMIT around the callback; ROLLBACK when the callback throws or the transaction's
+ *   context ends (at once: the running statement is cancelled in the server, queued ones are
+ *   dropped), run on `withoutCancel(ctx)` with its own `cleanupTimeoutMs`.
+ * - COMMIT, once sent, is never interrupted; a connection failure during COMMIT gives
+ *   `CommitOutcomeUnknownError`.
+ * - A savepoint is the same shape one level down: ROLLBACK TO SAVEPOINT when its callback throws
+ *   or its context ends, and the enclosing transaction carries on.
+ */
+import type { QueryResult } from 'pg';
+import { afterFunc, startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import type { Lane, Scope } from './lane.js';
+import type { ResolvedOptions } from './options.js';
+import { toConfig, type Queryable } from './query-config.js';
+import { budgetMs, mapServerTimeout, needsServerTimeout, readSessionTimeout } from './statement-timeout.js';
+import { CommitOutcomeUnknownError, TransactionRolledBackError, isConnectionFailure, isServerError, txStatus } from './errors.js';
+
+/** SQL isolation levels, as written after `ISOLATION LEVEL`. */
+export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable';
+
+/** How to BEGIN. Omitted members leave the server's defaults. */
+export interface TransactionOptions {
+  isolationLevel?: IsolationLevel;
+  /** `true` → READ ONLY, `false` → READ WRITE. */
+  readOnly?: boolean;
+}
+
+/**
+ * The handle a transaction (or savepoint) callback receives. Valid only until the callback's
+ * promise settles; afterwards every call rejects. Statements run one at a time, in call order.
+ * While a savepoint is open, use its handle: the enclosing handle rejects new work until the
+ * savepoint's callback settles.
+ */
+export interface Tx extends Queryable {
+  /**
+   * Runs `fn` inside `SAVEPOINT`: when `fn` resolves (and `ctx` is live) the savepoint is
+   * released and its work stays part of the transaction; when `fn` throws or `ctx` ends, the
+   * work is undone with ROLLBACK TO SAVEPOINT and the promise rejects (with `fn`'s error, or
+   * `ctx.err`), while the enclosing transaction continues and can still commit.
+   */
+  savepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T>;
+}
+
+const LEVELS = new Set<string>(['read uncommitted', 'read committed', 'repeatable read', 'serializable']);
+
+/** @internal The BEGIN statement for `options`; throws `TypeError` on bad options. */
+export function beginSql(options: TransactionOptions | undefined): string {
+  if (options === undefined) return 'BEGIN';
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`transaction: options must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
+  let sql = 'BEGIN';
+  const { isolationLevel, readOnly } = options;
+  if (isolationLevel !== undefined) {
+    if (typeof isolationLevel !== 'string' || !LEVELS.has(isolationLevel.toLowerCase())) {
+      throw new TypeError(`transaction: options.isolationLevel must be one of ${[...LEVELS].map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(isolationLevel)}`);
+    }
+    sql += ` ISOLATION LEVEL ${isolationLevel.toUpperCase()}`;
+  }
+  if (readOnly !== undefined) {
+    if (typeof readOnly !== 'boolean') throw new TypeError(`transaction: options.readOnly must be a boolean, got ${typeof readOnly}`);
+    sql += readOnly ? ' READ ONLY' : ' READ WRITE';
+  }
+  return sql;
+}
+
+/** What every scope of one transaction shares. */
+interface TxState {
+  readonly lane: Lane;
+  readonly o: ResolvedOptions;
+  /** The statement_timeout we SET LOCAL and is in force, if any. */
+  armedMs: number | undefined;
+  savepoints: number;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+class TxScope implements Scope, Tx {
+  endedWith: unknown = undefined;
+  /** True while a savepoint opened on this scope runs. */
+  busy = false;
+
+  constructor(readonly state: TxState, readonly ctx: Context, readonly parent: TxScope | undefined) {}
+
+  /** Why no new work may start here, or undefined. */
+  private blocked(ctx: Context): unknown {
+    if (ctx.err !== undefined) return ctx.err;
+    for (let s: TxScope | undefined = this; s !== undefined; s = s.parent) {
+      if (s.endedWith !== undefined) return s.endedWith;
+      if (s.ctx.err !== undefined) return s.ctx.err;
+    }
+    if (this.busy) return new Error('@ctxkit/pg: a savepoint is open on this transaction; run statements through the savepoint handle until its callback settles');
+    return undefined;
+  }
+
+  private chain(ctx: Context): Context[] {
+    const out = [ctx];
+    for (let s: TxScope | undefined = this; s !== undefined; s = s.parent) out.push(s.ctx);
+    return out;
+  }
+
+  query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
+    const op = startOperation(ctx, 'pg.query');
+    return this.runQuery(ctx, text, values).then(
+      (res) => { op.end(); return res; },
+      (e: unknown) => { op.end(e); throw e; },
+    );
+  }
+
+  private async runQuery(ctx: Context, text: unknown, values: unknown): Promise<QueryResult> {
+    const why = this.blocked(ctx);
+    if (why !== undefined) throw why;
+    const config = toConfig('tx.query', text, values);
+    const { lane, o } = this.state;
+    let ctxs: Context[] | undefined;
+    if (o.serverTimeout) {
+      ctxs = this.chain(ctx);
+      if (budgetMs(ctxs, o.marginMs) !== undefined) {
+        await readSessionTimeout(lane, ctx, this);
+        const budget = budgetMs(ctxs, o.marginMs);
+        const armed = this.state.armedMs;
+        if (needsServerTimeout(budget, lane.sessionTimeoutMs) && (armed === undefined || armed > budget + o.marginMs)) {
+          await lane.run(ctx, { text: `SET LOCAL statement_timeout = ${budget}` }, this);
+          this.state.armedMs = budget;
+        }
+      }
+    }
+    try {
+      return await lane.run(ctx, config, this);
+    } catch (e) {
+      throw this.state.armedMs !== undefined && ctxs !== undefined ? mapServerTimeout(e, ctxs) : e;
+    }
+  }
+
+  savepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T> {
+    const op = startOperation(ctx, 'pg.savepoint');
+    return this.runSavepoint(ctx, fn).then(
+      (v) => { op.end(); return v; },
+      (e: unknown) => { op.end(e); throw e; },
+    );
+  }
+
+  private async runSavepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T> {
+    const why = this.blocked(ctx);
+    if (why !== undefined) throw why;
+    if (typeof fn !== 'function') throw new TypeError(`tx.savepoint: fn must be a function, got ${typeof fn}`);
+    const state = this.state;
+    const { lane, o } = state;
+    const name = `ctxkit_sp_${++state.savepoints}`;
+    const armedBefore = state.armedMs;
+    this.busy = true;
+    try {
+      await lane.run(ctx, { text: `SAVEPOINT ${name}` }, this);
+      const sp = new TxScope(state, ctx, this);
+      let undoing: Promise<void> | undefined;
+      const undo = (): Promise<void> => (undoing ??= (async () => {
+        const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
+        try {
+          await lane.run(s.ctx, { text: `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}` }, this);
+          state.armedMs = armedBefore; // SET LOCAL made inside the savepoint was undone with it
+        } catch {
+          // The enclosing transaction ended meanwhile, or is now aborted in the server (its next
+          // statement fails, and COMMIT gives TransactionRolledBackError), or the lane broke.
+          // The caller gets the error that made us undo, not this one.
+        } finally {
+          s.cancel();
+        }
+      })());
+      const stop = afterFunc(ctx, () => {
+        if (sp.endedWith !== undefined) return;
+        sp.endedWith = ctx.err;
+        lane.interrupt(sp, ctx.err);
+        void undo();
+      });
+      let value: T;
+      try {
+        value = await fn(sp);
+      } catch (e) {
+        stop();
+        sp.endedWith ??= finished();
+        await undo();
+        throw e;
+      }
+      stop();
+      if (sp.endedWith !== undefined || ctx.err !== undefined) {
+        sp.endedWith ??= ctx.err;
+        await undo();
+        throw ctx.err;
+      }
+      sp.endedWith = finished();
+      const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
+      try {
+        await lane.run(s.ctx, { text: `RELEASE SAVEPOINT ${name}` }, this);
+      } finally {
+        s.cancel();
+      }
+      return value;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+function finished(): Error {
+  return new Error('@ctxkit/pg: this transaction handle is finished: its callback already returned');
+}
+
+/** ROLLBACK on `withoutCancel(ctx)` with its own timeout; a failure breaks the connection. */
+async function rollback(lane: Lane, ctx: Context, o: ResolvedOptions): Promise<void> {
+  if (lane.broken !== undefined || txStatus(lane.client) === 'I') return;
+  const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
+  try {
+    await lane.run(s.ctx, { text: 'ROLLBACK' }, undefined);
+  } catch (e) {
+    lane.markBroken(asError(e));
+  } finally {
+    s.cancel();
+  }
+}
+
+function commit(lane: Lane, ctx: Context): Promise<QueryResult> {
+  return new Promise((resolve, reject) => {
+    // withoutCancel: once sent, COMMIT is not interrupted by the end of ctx.
+    lane.exec(withoutCancel(ctx), { text: 'COMMIT' }, undefined, (err, res, sent) => {
+      if (err === undefined) return resolve(res!);
+      if (!sent) return reject(err); // never reached the server: the transaction was rolled back
+      if (isServerError(err) && !isConnectionFailure(err, lane.client)) return reject(err); // definite failure
+      lane.markBroken(asError(err));
+      reject(new CommitOutcomeUnknownError(err));
+    });
+  });
+}
+
+/**
+ * @internal Runs `fn` in a transaction on `lane` (a client checked out for it). Settles when the
+ * transaction is over: committed (resolves with `fn`'s value), rolled back (rejects), or the
+ * connection broken (`lane.broken`; the caller destroys it).
+ */
+export async function runTransaction<T>(
+  lane: Lane,
+  ctx: Context,
+  fn: (tx: Tx) => Promise<T> | T,
+  begin: string,
+  o: ResolvedOptions,
+): Promise<T> {
+  const state: TxState = { lane, o, armedMs: undefined, savepoints: 0 };
+  if (o.serverTimeout && ctx.deadline !== undefined) {
+    await readSessionTimeout(lane, ctx, undefined);
+    const budget = budgetMs([ctx], o.marginMs);
+    if (needsServerTimeout(budget, lane.sessionTimeoutMs)) {
+      begin += `; SET LOCAL statement_timeout = ${budget}`;
+      state.armedMs = budget;
+    }
+  }
+  const tx = new TxScope(state, ctx, undefined);
+  try {
+    await lane.run(ctx, { text: begin }, undefined);
+  } catch (e) {
+    await rollback(lane, ctx, o); // BEGIN may have run before the cancel landed
+    throw e;
+  }
+  let rollingBack: Promise<void> | undefined;
+  const undo = (): Promise<void> => (rollingBack ??= rollback(lane, ctx, o));
+  const stop = afterFunc(ctx, () => {
+    if (tx.endedWith !== undefined) return;
+    tx.endedWith = ctx.err;
+    lane.interrupt(tx, ctx.err);
+    void undo();
+  });
+  let value: T;
+  try {
+    value = await fn(tx);
+  } catch (e) {
+    stop();
+    tx.endedWith ??= finished();
+    await undo();
+    throw e;
+  }
+  stop();
+  if (tx.endedWith !== undefined || ctx.err !== undefined) {
+    tx.endedWith ??= ctx.err;
+    await undo();
+    throw ctx.err;
+  }
+  tx.endedWith = finished();
+  if (lane.broken !== undefined) throw lane.broken; // the connection died before COMMIT: nothing committed
+  const res = await commit(lane, ctx);
+  if (res.command === 'ROLLBACK') throw new TransactionRolledBackError();
+  return value;
+}

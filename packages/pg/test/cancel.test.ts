@@ -1,0 +1,266 @@
+// Statements under a context against a real PostgreSQL: fast-fail, server-side cancel checked
+// in pg_stat_activity, the pool wait queue, concurrency with random cancels, a killed backend.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { background, isContextError, withCancel, withTimeout, type CancelScope } from '@ctxkit/core';
+import { exploreCancellation, expectCanceled, leakCheckAfterAll } from '@ctxkit/testing';
+import { wrapClient, wrapPool, type Db } from '@ctxkit/pg';
+import { appName, backends, makePool, openTestDatabase, poolAtRest, waitActive, waitFor, waitNoneActive } from './helpers.js';
+
+const database = await openTestDatabase('@ctxkit/pg cancel tests');
+leakCheckAfterAll(after);
+
+describe('@ctxkit/pg statements under a context', { skip: database === undefined ? 'no PostgreSQL (see the line above)' : false }, () => {
+  const app = appName('cancel');
+  let pool: pg.Pool;
+  let admin: pg.Pool;
+  let db: Db;
+
+  before(() => {
+    pool = makePool(database!, app, { max: 4 });
+    admin = makePool(database!, `${app}-admin`, { max: 2 });
+    db = wrapPool(pool);
+  });
+  after(async () => {
+    await pool?.end();
+    await admin?.end();
+    await database?.stop();
+  });
+
+  test('returns pg results unchanged', async () => {
+    const r = await db.query(background(), 'SELECT $1::int + 1 AS n, $2::text AS s', [41, 'x']);
+    assert.deepEqual(r.rows, [{ n: 42, s: 'x' }]);
+    assert.equal(r.command, 'SELECT');
+    const arr = await db.query(background(), { text: 'SELECT 1 AS a, 2 AS b', rowMode: 'array' });
+    assert.deepEqual(arr.rows, [[1, 2]]);
+  });
+
+  test('does not write into the caller\'s query config', async () => {
+    const config = { text: 'SELECT $1::int AS v' };
+    await db.query(background(), config, [7]);
+    assert.deepEqual(Object.keys(config), ['text']);
+  });
+
+  test('an ended context rejects with ctx.err without checking out a connection', async () => {
+    const scope = withCancel(background());
+    scope.cancel();
+    let acquired = 0;
+    const onAcquire = (): void => { acquired++; };
+    pool.on('acquire', onAcquire);
+    try {
+      const err = await db.query(scope.ctx, 'SELECT 1').catch((e: unknown) => e);
+      assert.equal(err, scope.ctx.err);
+      const err2 = await db.transaction(scope.ctx, async () => 1).catch((e: unknown) => e);
+      assert.equal(err2, scope.ctx.err);
+      assert.equal(acquired, 0);
+    } finally {
+      pool.off('acquire', onAcquire);
+    }
+  });
+
+  test('server errors pass through with their SQLSTATE', async () => {
+    const err = await db.query(background(), 'SELECT 1/0').catch((e: unknown) => e) as { code?: string };
+    assert.ok(err instanceof pg.DatabaseError);
+    assert.equal(err.code, '22012');
+    const err2 = await db.query(background(), 'SELECT * FROM no_such_table_ctxkit').catch((e: unknown) => e) as { code?: string };
+    assert.equal(err2.code, '42P01');
+    assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+  });
+
+  test('bad input gets a TypeError naming what was wrong', async () => {
+    await assert.rejects(db.query(background(), 42 as never), /db\.query: query must be SQL text or a query config object, got number/);
+    await assert.rejects(db.query(background(), 'SELECT $1', 'x' as never), /db\.query: values must be an array, got string/);
+    await assert.rejects(db.query(background(), { text: 5 } as never), /needs a string "text"/);
+    await assert.rejects(db.query(background(), { text: 'x', submit() {} } as never), /submittable queries/);
+    assert.throws(() => wrapPool({} as never), /wrapPool: pool must be a pg\.Pool/);
+    assert.throws(() => wrapPool(pool, { cleanupTimeoutMs: 0 }), /cleanupTimeoutMs must be a finite number > 0, got 0/);
+    assert.throws(() => wrapPool(pool, { serverTimeoutMarginMs: -1 }), /serverTimeoutMarginMs/);
+    await assert.rejects(db.transaction(background(), async () => 1, { isolationLevel: 'chaos' as never }), /isolationLevel must be one of/);
+    assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+  });
+
+  test('cancelling pg_sleep(30) stops it in the server and rejects with ctx.err', async () => {
+    const scope = withCancel(background());
+    const p = db.query(scope.ctx, 'SELECT pg_sleep(30) /* cancel-me */');
+    const running = await waitActive(admin, app, 'cancel-me');
+    scope.cancel();
+    const err = await expectCanceled(p, scope.ctx);
+    assert.equal(err, scope.ctx.err);
+    // The far side: that backend is idle again (not killed, not still sleeping).
+    const after = await waitFor('the cancelled backend to be idle', async () => {
+      const b = (await backends(admin, app)).find((x) => x.pid === running.pid);
+      return b?.state === 'idle' ? b : undefined;
+    });
+    assert.equal(after.state, 'idle');
+    assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+    // The connection went back to the pool in a usable state.
+    const r = await db.query(background(), 'SELECT pg_backend_pid() AS pid');
+    assert.equal(typeof r.rows[0].pid, 'number');
+  });
+
+  test('a deadline during a statement rejects with the DeadlineExceededError and stops the backend', async () => {
+    const scope = withTimeout(background(), 150);
+    const err = await db.query(scope.ctx, 'SELECT pg_sleep(30) /* deadline-me */').catch((e: unknown) => e);
+    assert.equal(err, scope.ctx.err);
+    assert.equal((err as Error).name, 'TimeoutError');
+    scope.cancel();
+    await waitNoneActive(admin, app);
+  });
+
+  test('200 concurrent statements with random cancels: every survivor gets its own result', async () => {
+    const N = 200;
+    const scopes: CancelScope[] = [];
+    const cancelled = new Array<boolean>(N).fill(false);
+    const settled = new Array<boolean>(N).fill(false);
+    const runs = Array.from({ length: N }, (_, i) => {
+      const scope = withCancel(background());
+      scopes.push(scope);
+      // Some statements are quick, some sleep long enough to be cancelled mid-flight.
+      const sleepMs = i % 3 === 0 ? 200 : i % 3 === 1 ? 5 : 0;
+      const p = db.query<{ v: number }>(scope.ctx, 'SELECT $1::int AS v, pg_sleep($2::float8 / 1000)', [i, sleepMs]);
+      p.then(() => { settled[i] = true; }, () => { settled[i] = true; });
+      return p;
+    });
+    // Random cancels while statements are queued for a connection, running, or finishing.
+    let seed = 12345;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const cancels = Array.from({ length: N }, (_, i) => i).filter(() => rand() < 0.4);
+    await Promise.all(cancels.map((i) => new Promise<void>((resolve) => {
+      setTimeout(() => {
+        if (!settled[i]) {
+          cancelled[i] = true;
+          scopes[i]!.cancel();
+        }
+        resolve();
+      }, Math.floor(rand() * 400));
+    })));
+    const outcomes = await Promise.allSettled(runs);
+    let ok = 0;
+    let canceled = 0;
+    outcomes.forEach((o, i) => {
+      if (cancelled[i]) {
+        assert.equal(o.status, 'rejected', `statement ${i} was cancelled before it settled but resolved`);
+        assert.equal((o as PromiseRejectedResult).reason, scopes[i]!.ctx.err, `statement ${i} must reject with its own ctx.err`);
+        canceled++;
+      } else {
+        assert.equal(o.status, 'fulfilled', `statement ${i} was never cancelled but failed: ${String((o as PromiseRejectedResult).reason)}`);
+        assert.deepEqual((o as PromiseFulfilledResult<pg.QueryResult<{ v: number }>>).value.rows.map((r) => r.v), [i]);
+        ok++;
+      }
+    });
+    for (const s of scopes) s.cancel();
+    assert.ok(canceled > 10 && ok > 10, `both outcomes exercised (${ok} ok, ${canceled} cancelled)`);
+    assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+    await waitNoneActive(admin, app);
+  });
+
+  test('waiting for a connection: cancelled callers leave the queue and no checkout leaks', async () => {
+    const small = makePool(database!, `${app}-small`, { max: 2 });
+    const sdb = wrapPool(small);
+    try {
+      const holders = [withCancel(background()), withCancel(background())];
+      const held = holders.map((h, i) => sdb.query(h.ctx, `SELECT pg_sleep(30) /* holder-${i} */`));
+      await waitActive(admin, `${app}-small`, 'holder-0');
+      await waitActive(admin, `${app}-small`, 'holder-1');
+      const waiters = Array.from({ length: 5 }, () => withCancel(background()));
+      const waiting = waiters.map((w) => sdb.query(w.ctx, 'SELECT 1'));
+      await waitFor('5 callers waiting', async () => (small.waitingCount === 5 ? true : undefined));
+      for (const w of waiters) w.cancel();
+      await Promise.all(waiting.map((p, i) => expectCanceled(p, waiters[i]!.ctx)));
+      assert.equal(small.waitingCount, 0, 'cancelled callers left the pool queue');
+      for (const h of holders) h.cancel();
+      await Promise.all(held.map((p, i) => expectCanceled(p, holders[i]!.ctx)));
+      assert.deepEqual(poolAtRest(small), { checkedOut: 0, waiting: 0 });
+      const r = await sdb.query(background(), 'SELECT 2 AS two');
+      assert.equal(r.rows[0].two, 2);
+      await waitNoneActive(admin, `${app}-small`);
+    } finally {
+      await small.end();
+    }
+  });
+
+  test('a connection being opened for a caller that left goes back to the pool unused', async () => {
+    const fresh = makePool(database!, `${app}-fresh`, { max: 1 });
+    const fdb = wrapPool(fresh);
+    try {
+      const scope = withCancel(background());
+      const p = fdb.query(scope.ctx, 'SELECT 1');
+      scope.cancel(); // before the new connection is ready
+      await expectCanceled(p, scope.ctx);
+      await waitFor('the connection to be back in the pool', async () => (fresh.idleCount === 1 ? true : undefined));
+      assert.deepEqual(poolAtRest(fresh), { checkedOut: 0, waiting: 0 });
+    } finally {
+      await fresh.end();
+    }
+  });
+
+  test('a backend killed mid-statement gives its server error, and the pool recovers', async () => {
+    const p = db.query(background(), 'SELECT pg_sleep(30) /* kill-me */').catch((e: unknown) => e);
+    const running = await waitActive(admin, app, 'kill-me');
+    await admin.query('SELECT pg_terminate_backend($1)', [running.pid]);
+    const err = await p as { code?: string; message?: string };
+    assert.equal(err.code, '57P01', `expected admin_shutdown, got ${String(err.message)}`);
+    await waitFor('the dead client to leave the pool', async () => (poolAtRest(pool).checkedOut === 0 ? true : undefined));
+    const r = await db.query(background(), 'SELECT 3 AS three');
+    assert.equal(r.rows[0].three, 3);
+    assert.ok(!(await backends(admin, app)).some((b) => b.pid === running.pid), 'the killed backend is gone');
+  });
+
+  test('wrapClient: a cancel stops only the statement it was meant for', async () => {
+    const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-client` });
+    client.on('error', () => {});
+    await client.connect();
+    const c = wrapClient(client);
+    try {
+      const scope = withCancel(background());
+      const slow = c.query(scope.ctx, 'SELECT pg_sleep(30) /* client-cancel */');
+      const next = c.query(background(), 'SELECT 5 AS five'); // queued behind it
+      await waitActive(admin, `${app}-client`, 'client-cancel');
+      scope.cancel();
+      await expectCanceled(slow, scope.ctx);
+      assert.equal((await next).rows[0].five, 5);
+      // Statements queued on a client leave the queue when their context ends, unsent.
+      const blocker = withCancel(background());
+      const first = c.query(blocker.ctx, 'SELECT pg_sleep(30) /* client-block */');
+      const queued = withCancel(background());
+      const second = c.query(queued.ctx, 'SELECT 6');
+      queued.cancel();
+      await expectCanceled(second, queued.ctx);
+      blocker.cancel();
+      await expectCanceled(first, blocker.ctx);
+      assert.equal((await c.query(background(), 'SELECT 7 AS seven')).rows[0].seven, 7);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('exploreCancellation: db.query cancelled at every point leaves the pool at rest', async () => {
+    const result = await exploreCancellation(
+      async (ctx) => {
+        await db.query(ctx, 'SELECT pg_sleep(0.02)');
+        return db.transaction(ctx, async (tx) => {
+          await tx.query(ctx, 'SELECT pg_sleep(0.02)');
+          return tx.savepoint(ctx, (sp) => sp.query(ctx, 'SELECT 1'));
+        });
+      },
+      {
+        timeoutMs: 10_000,
+        invariant: async () => {
+          assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+          await waitNoneActive(admin, app);
+          return true;
+        },
+      },
+    );
+    assert.deepEqual(result.failures, []);
+    assert.ok(result.points >= 3, `explored ${result.points} points`);
+  });
+
+  test('isContextError covers every cancellation this package reports', async () => {
+    const scope = withTimeout(background(), 1);
+    const err = await db.query(scope.ctx, 'SELECT pg_sleep(1)').catch((e: unknown) => e);
+    assert.ok(isContextError(err));
+    scope.cancel();
+  });
+});
