@@ -22,7 +22,7 @@
  *   still live; once the root is cancelled (after every run) no work is still running after the
  *   grace period; `invariant()` holds.
  */
-import { background, isContextError, subscribe, withCancel, type CancelScope } from '@ctxkit/core';
+import { background, getClock, isContextError, subscribe, systemClock, withCancel, type CancelScope } from '@ctxkit/core';
 import { Tracker, describeLeak, type Leak } from './tracker.js';
 import { captureStack, formatStack, indent, userFrames, type Stack } from './stacks.js';
 import { realDelay, turns } from './runtime.js';
@@ -243,7 +243,11 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
     await turns(2); // let unhandled rejections surface
     if (outcome.kind === 'timeout') {
       promise.then(undefined, () => {});
-      fail(`did not settle within ${o.timeoutMs} ms${k > 0 ? ' of starting (it hangs once cancelled there)' : ''}`);
+      const waiting = t.pendingWork();
+      let reason = `did not settle within ${o.timeoutMs} ms${k > 0 ? ' of starting (it hangs once cancelled there)' : ''}`;
+      if (waiting.length > 0) reason += `; still waiting on ${waiting.map((w) => `'${w.label}'`).join(', ')}`;
+      if (getClock() !== systemClock) reason += '; note: a non-system clock is installed — is anything advancing it?';
+      fail(reason, waiting[0]?.stack);
     } else if (outcome.kind === 'rejected' && !isContextError(outcome.error)) {
       fail(`rejected with ${show(outcome.error)} instead of a context error`, stackOf(outcome.error), outcome.error);
     }

@@ -69,6 +69,7 @@ function rawFrames(above: unknown): Frame[] | undefined {
           const m = s.getMethodName();
           const t = s.getTypeName();
           if (m !== null) fn = t !== null ? `${t}.${m}` : m;
+          else if (t !== null && t !== 'Object') fn = `${t}.<anonymous>`;
         }
         if (fn !== null && s.isAsync?.()) fn = `async ${fn}`;
         out.push({ fn, file, line: s.getLineNumber() ?? 0, col: s.getColumnNumber() ?? 0 });

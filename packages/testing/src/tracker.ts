@@ -277,6 +277,11 @@ export class Tracker implements ContextTracker {
     return out;
   }
 
+  /** Work in the watched tree still pending (live context or not): label and where it started. */
+  pendingWork(): Array<{ label: string; stack: string }> {
+    return [...this.ops.values()].map((r) => ({ label: r.op.label, stack: formatStack(r.stack) }));
+  }
+
   /** Zombie work past the grace period, now. */
   zombieLeaks(): Leak[] {
     return this.zombies(realNow()).leaks;

@@ -1,12 +1,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Group, background, race, sleep, withCancel, withTimeout, type Context } from '@ctxkit/core';
+import { Group, background, race, sleep, withCancel, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
 import {
   CancellationSafetyError,
   assertCancellationSafe,
   exploreCancellation,
   leakCheckAfterAll,
   track,
+  useManualClock,
 } from '@ctxkit/testing';
 
 // Dogfood: every run the explorer makes here must leave nothing behind (gates of deliberately
@@ -124,6 +125,21 @@ test('a promise left hanging by the cancellation is caught as a hang within time
   }, { timeoutMs: 100 });
   assert.equal(result.points, 1);
   assert.deepEqual(result.failures.map((f) => [f.point, f.reason]), [[1, 'did not settle within 100 ms of starting (it hangs once cancelled there)']]);
+});
+
+test('a hang names the operations still pending and hints at an unadvanced manual clock', async () => {
+  const clock = useManualClock(0);
+  try {
+    const result = await exploreCancellation(async (ctx) => {
+      await sleep(withoutCancel(ctx), 1_000); // BUG: waits on a clock nobody advances, ignoring ctx
+    }, { timeoutMs: 50, maxPoints: 1 });
+    const f = result.failures[0]!;
+    assert.equal(f.point, 0);
+    assert.match(f.reason, /did not settle within 50 ms; still waiting on 'sleep'; note: a non-system clock is installed/);
+    assert.match(f.origin ?? '', new RegExp(THIS_FILE));
+  } finally {
+    clock.restore(); // the stuck sleeps move to real timers and finish
+  }
 });
 
 test('a rejection with something other than a context error is caught', async () => {
