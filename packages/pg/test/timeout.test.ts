@@ -1,0 +1,120 @@
+// Deadlines enforced by the server too: the remaining budget becomes statement_timeout (checked
+// with current_setting inside the statement itself), the session's own setting is restored after
+// and never raised, and the server stops a statement on its own even when this process's timer
+// never fires (a manual clock that does not move).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { background, isDeadlineExceeded, withTimeout } from '@ctxkit/core';
+import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
+import { wrapClient, wrapPool, type Db } from '@ctxkit/pg';
+import { appName, makePool, openTestDatabase, poolAtRest, waitNoneActive } from './helpers.js';
+
+const database = await openTestDatabase('@ctxkit/pg timeout tests');
+leakCheckAfterAll(after);
+
+/** statement_timeout as milliseconds, from what current_setting/SHOW print. */
+function ms(shown: string): number {
+  const m = /^(\d+)(ms|s|min)?$/.exec(shown);
+  assert.ok(m, `unexpected statement_timeout ${shown}`);
+  return Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'min' ? 60_000 : 1);
+}
+
+const IN_FORCE = `SELECT current_setting('statement_timeout') AS t`;
+
+describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 'no PostgreSQL (see the line above)' : false }, () => {
+  const app = appName('timeout');
+  let pool: pg.Pool;
+  let db: Db;
+
+  before(() => {
+    pool = makePool(database!, app, { max: 1 }); // one connection: session state is observable
+    db = wrapPool(pool);
+  });
+  after(async () => {
+    await pool?.end();
+    await database?.stop();
+  });
+
+  test('a single statement runs under the remaining budget, and the session setting is restored', async () => {
+    const scope = withTimeout(background(), 10_000);
+    const inside = ms((await db.query(scope.ctx, IN_FORCE)).rows[0].t);
+    scope.cancel();
+    assert.ok(inside > 9_000 && inside <= 10_050, `statement_timeout in force was ${inside} ms`);
+    assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'restored after the statement');
+    assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0');
+  });
+
+  test('no deadline, no statement_timeout; serverTimeout: false turns it off', async () => {
+    assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0');
+    const off = wrapPool(pool, { serverTimeout: false });
+    const scope = withTimeout(background(), 10_000);
+    assert.equal((await off.query(scope.ctx, IN_FORCE)).rows[0].t, '0');
+    scope.cancel();
+  });
+
+  test('a lower statement_timeout configured for the session is never raised', async () => {
+    const strict = makePool(database!, `${app}-strict`, { max: 1, statement_timeout: 2_000 });
+    const sdb = wrapPool(strict);
+    try {
+      const loose = withTimeout(background(), 60_000);
+      assert.equal((await sdb.query(loose.ctx, IN_FORCE)).rows[0].t, '2s');
+      loose.cancel();
+      const tight = withTimeout(background(), 500);
+      const inside = ms((await sdb.query(tight.ctx, IN_FORCE)).rows[0].t);
+      tight.cancel();
+      assert.ok(inside <= 550, `tight budget applied: ${inside} ms`);
+      assert.equal((await sdb.query(background(), IN_FORCE)).rows[0].t, '2s', 'the configured value is back');
+    } finally {
+      await strict.end();
+    }
+  });
+
+  test('inside a transaction: SET LOCAL from the transaction deadline, tightened per statement', async () => {
+    const txScope = withTimeout(background(), 20_000);
+    const [atBegin, tightened] = await db.transaction(txScope.ctx, async (tx) => {
+      const a = ms((await tx.query(txScope.ctx, 'SHOW statement_timeout')).rows[0].statement_timeout);
+      const stmt = withTimeout(txScope.ctx, 1_000);
+      const b = ms((await tx.query(stmt.ctx, IN_FORCE)).rows[0].t);
+      stmt.cancel();
+      return [a, b];
+    });
+    txScope.cancel();
+    assert.ok(atBegin > 19_000 && atBegin <= 20_050, `at BEGIN: ${atBegin} ms`);
+    assert.ok(tightened > 500 && tightened <= 1_050, `for the 1 s statement: ${tightened} ms`);
+    assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'SET LOCAL ended with the transaction');
+  });
+
+  test('the server stops the statement even when this process never acts on the deadline', async () => {
+    const clock = useManualClock(); // time stands still here: our own deadline timer never fires
+    try {
+      const scope = withTimeout(background(), 300);
+      const err = await db.query(scope.ctx, 'SELECT pg_sleep(5)').catch((e: unknown) => e) as Error & { cause?: { code?: string } };
+      assert.equal(scope.ctx.err, undefined, 'the context has not ended by its own clock');
+      assert.ok(isDeadlineExceeded(err), `expected a deadline error, got ${String(err)}`);
+      assert.equal(err.cause?.code, '57014', 'caused by the server\'s statement_timeout');
+      scope.cancel();
+    } finally {
+      clock.restore();
+    }
+    await waitNoneActive(pool, app);
+    assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0');
+    assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+  });
+
+  test('wrapClient applies and restores the budget the same way', async () => {
+    const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-client` });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const c = wrapClient(client);
+      const scope = withTimeout(background(), 5_000);
+      const inside = ms((await c.query(scope.ctx, IN_FORCE)).rows[0].t);
+      scope.cancel();
+      assert.ok(inside > 4_000 && inside <= 5_050, `in force: ${inside} ms`);
+      assert.equal((await client.query(IN_FORCE)).rows[0].t, '0');
+    } finally {
+      await client.end();
+    }
+  });
+});
