@@ -235,12 +235,8 @@ export default createRule<[], MessageIds>({
         if (a.variableOf(node.callee)?.defs.length) return; // a local class named AbortController
         const fn = enclosingFunction(node);
         if (!fn) return;
-        const { node: outer, parent } = outerParent(node);
+        const { parent } = outerParent(node);
         if (parent?.type === AST_NODE_TYPES.ExpressionStatement) {
-          context.report({ node, messageId: 'controllerNeverAborted' });
-          return;
-        }
-        if (parent?.type === AST_NODE_TYPES.MemberExpression && parent.object === outer && propertyName(parent) === 'signal') {
           context.report({ node, messageId: 'controllerNeverAborted' });
           return;
         }

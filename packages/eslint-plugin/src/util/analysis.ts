@@ -8,7 +8,7 @@
 import { AST_NODE_TYPES, ASTUtils, ESLintUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import type ts from 'typescript';
 import { type FunctionNode, enclosingFunction, isFunction, isReference, propertyName, unwrap } from './ast.js';
-import { type CarrierKind, carrierKind, isCancelScopeType } from './types.js';
+import { type CarrierKind, carrierKind, isCancelScopeType, isContextType } from './types.js';
 
 type Variable = TSESLint.Scope.Variable;
 
@@ -24,6 +24,8 @@ export interface FunctionContext {
   readonly contextText: string | undefined;
   /** Source text to pass where an AbortSignal is wanted (`ctx.signal`, `signal`, `opts.signal`). */
   readonly signalText: string | undefined;
+  /** The bindings in declaration order: where each becomes available, and its texts. */
+  readonly entries: ReadonlyArray<{ readonly pos: number; readonly kind: BindingKind; readonly contextText?: string; readonly signalText?: string }>;
 }
 
 /** Names exported by @ctxkit/core that the rules care about. */
@@ -161,11 +163,62 @@ export class FileAnalysis {
    * own parameters count.
    */
   contextInScope(node: TSESTree.Node): FunctionContext | undefined {
+    const at = node.range[0];
     for (let fn: FunctionNode | undefined = isFunction(node) ? node : enclosingFunction(node); fn; fn = enclosingFunction(fn)) {
       const fc = this.functionContext(fn);
-      if (fc.bindings.size > 0) return fc;
+      if (fc.bindings.size === 0) continue;
+      // Only bindings declared before `node` are in scope there.
+      const live = fc.entries.filter((e) => e.pos <= at);
+      if (live.length === 0) continue;
+      if (live.length === fc.entries.length) return fc;
+      return {
+        fn,
+        bindings: fc.bindings,
+        entries: live,
+        contextText: live.find((e) => e.contextText)?.contextText,
+        signalText: live.find((e) => e.signalText)?.signalText,
+      };
     }
     return undefined;
+  }
+
+  /**
+   * True when `node` is derived from `withoutCancel(…)`: a context deliberately detached from the
+   * caller's cancellation (cleanup work), or its signal, scope or variable.
+   */
+  isDetached(node: TSESTree.Node, depth = 0): boolean {
+    const n = unwrap(node);
+    if (depth > 4) return false;
+    if (this.coreCall(n) === 'withoutCancel') return true;
+    if (n.type === AST_NODE_TYPES.CallExpression) {
+      const core = this.coreCall(n);
+      return core !== undefined && (SCOPE_MAKERS.has(core) || core === 'withValue') && n.arguments[0] !== undefined && this.isDetached(n.arguments[0], depth + 1);
+    }
+    if (n.type === AST_NODE_TYPES.MemberExpression) return this.isDetached(n.object, depth + 1);
+    if (n.type === AST_NODE_TYPES.Identifier) {
+      const def = this.variableOf(n)?.defs[0];
+      if (def?.node.type === AST_NODE_TYPES.VariableDeclarator && def.node.init) return this.isDetached(def.node.init, depth + 1);
+    }
+    return false;
+  }
+
+  private implCache = new WeakMap<TSESTree.Node, boolean>();
+  /** True when `fn` is a method of a class that implements Context or CancelScope itself. */
+  private inContextImplementation(fn: FunctionNode): boolean {
+    const m = fn.parent;
+    if (!m || (m.type !== AST_NODE_TYPES.MethodDefinition && m.type !== AST_NODE_TYPES.PropertyDefinition)) return false;
+    const cls = m.parent?.parent;
+    if (!cls || (cls.type !== AST_NODE_TYPES.ClassDeclaration && cls.type !== AST_NODE_TYPES.ClassExpression)) return false;
+    let v = this.implCache.get(cls);
+    if (v === undefined) {
+      v = cls.implements.some((i) => i.expression.type === AST_NODE_TYPES.Identifier && (i.expression.name === 'Context' || i.expression.name === 'CancelScope'));
+      if (!v && this.checker) {
+        const inst = this.typeOf(cls)?.getConstructSignatures()[0]?.getReturnType();
+        v = inst !== undefined && (isContextType(inst, this.checker) || isCancelScopeType(inst, this.checker));
+      }
+      this.implCache.set(cls, v);
+    }
+    return v;
   }
 
   /** The binding kind of a variable in any function enclosing `from`, else `undefined`. */
@@ -285,14 +338,22 @@ export class FileAnalysis {
   private computeFunctionContext(fn: FunctionNode): FunctionContext {
     const bindings = new Map<Variable, BindingKind>();
     // Registered before it is filled, so derivations that look the function up see the partial map.
-    const result: { -readonly [K in keyof FunctionContext]: FunctionContext[K] } = { fn, bindings, contextText: undefined, signalText: undefined };
+    const entries: Array<FunctionContext['entries'][number]> = [];
+    const result: { -readonly [K in keyof FunctionContext]: FunctionContext[K] } = { fn, bindings, contextText: undefined, signalText: undefined, entries };
     this.fnCache.set(fn, result);
+    if (this.inContextImplementation(fn)) return result;
     const declared = this.sourceCode.getDeclaredVariables(fn);
     const byName = new Map(declared.map((v) => [v.name, v] as const));
     let contextText: string | undefined;
     let signalText: string | undefined;
-    const note = (v: Variable, kind: BindingKind, text: string): void => {
+    const note = (v: Variable, kind: BindingKind, text: string, pos = 0): void => {
       bindings.set(v, kind);
+      entries.push({
+        pos,
+        kind,
+        contextText: kind === 'context' ? text : kind === 'scope' ? `${text}.ctx` : undefined,
+        signalText: kind === 'context' ? `${text}.signal` : kind === 'signal' ? text : kind === 'options' ? `${text}.signal` : `${text}.ctx.signal`,
+      });
       if (kind === 'context') contextText ??= text;
       if (kind === 'context' && !signalText) signalText = `${text}.signal`;
       if (kind === 'signal') signalText ??= text;
@@ -372,7 +433,7 @@ export class FileAnalysis {
           }
         }
       }
-      if (kind && kind !== 'options') note(v, kind, id.name);
+      if (kind && kind !== 'options') note(v, kind, id.name, id.range[0]);
     }
     result.contextText = contextText;
     result.signalText = signalText;

@@ -1,0 +1,128 @@
+/**
+ * no-floating-work: a promise started while a context is in scope that is neither awaited,
+ * returned, given to a Group/race/tracker, nor deliberately detached with `withoutCancel` — it
+ * outlives the operation, so nobody sees its failure and nothing waits for it on shutdown.
+ */
+import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
+import { createRule } from '../util/create-rule.js';
+import { analysisOf } from '../util/analysis.js';
+import { enclosingFunction, isMember, unwrap, walk } from '../util/ast.js';
+import { isThenable } from '../util/types.js';
+
+type MessageIds = 'floating' | 'addAwait';
+
+export default createRule<[], MessageIds>({
+  name: 'no-floating-work',
+  meta: {
+    type: 'problem',
+    docs: {
+      description: 'Require promises started while a context is in scope to be awaited, returned, tracked, or detached with withoutCancel',
+      recommended: true,
+      requiresTypeChecking: true,
+    },
+    hasSuggestions: true,
+    schema: [],
+    messages: {
+      floating:
+        'This promise is started while a context is in scope but nobody waits for it: await or return it, hand it to a Group/race, or detach it deliberately with `withoutCancel(ctx)`.',
+      addAwait: 'Await it.',
+    },
+  },
+  defaultOptions: [],
+  create(context) {
+    const a = analysisOf(context);
+
+    /** The call that starts the work: the root of a `.then/.catch/.finally` chain. */
+    function rootCall(e: TSESTree.Node): TSESTree.CallExpression | undefined {
+      let x = unwrap(e);
+      while (x.type === AST_NODE_TYPES.CallExpression) {
+        const c = unwrap(x.callee);
+        if (c.type === AST_NODE_TYPES.MemberExpression && (isMember(c, 'then') || isMember(c, 'catch') || isMember(c, 'finally'))) {
+          x = unwrap(c.object);
+          continue;
+        }
+        return x;
+      }
+      return undefined;
+    }
+
+    function detached(e: TSESTree.Node): boolean {
+      let found = false;
+      walk(e, (n) => {
+        if (found) return false;
+        if (a.coreCall(n) === 'withoutCancel') found = true;
+        else if (n.type === AST_NODE_TYPES.Identifier) {
+          const def = a.variableOf(n)?.defs[0];
+          if (def?.node.type === AST_NODE_TYPES.VariableDeclarator && def.node.init && a.coreCall(def.node.init) === 'withoutCancel') found = true;
+        }
+        return undefined;
+      }, true);
+      return found;
+    }
+
+    function isPromise(e: TSESTree.Node): boolean {
+      if (a.checker) {
+        const t = a.typeOf(e);
+        if (!t || !isThenable(t, a.checker)) return false;
+        return ['catch', 'finally'].every((p) => (t.isUnion() ? t.types : [t]).some((u) => a.checker!.getPropertyOfType(u, p)));
+      }
+      // Without types: only fetch is known to return a promise.
+      const root = rootCall(e);
+      const c = root && unwrap(root.callee);
+      return c?.type === AST_NODE_TYPES.Identifier && c.name === 'fetch';
+    }
+
+    /** True when the call chain passes a live (not detached) context carrier to the work. */
+    function passesContext(e: TSESTree.Node): boolean {
+      let found = false;
+      walk(e, (n) => {
+        if (found) return false;
+        if (n.type === AST_NODE_TYPES.Identifier || n.type === AST_NODE_TYPES.MemberExpression) {
+          if (a.syntacticCarrier(n) && !a.isDetached(n)) found = true;
+          return n.type === AST_NODE_TYPES.MemberExpression ? undefined : false;
+        }
+        return undefined;
+      });
+      return found;
+    }
+
+    /** Inside a `new Promise(executor)`: the enclosing promise is what tracks the work. */
+    function inExecutor(node: TSESTree.Node): boolean {
+      for (let fn = enclosingFunction(node); fn; fn = enclosingFunction(fn)) {
+        const p = fn.parent;
+        if (p?.type === AST_NODE_TYPES.NewExpression && p.arguments[0] === fn && p.callee.type === AST_NODE_TYPES.Identifier && p.callee.name === 'Promise') return true;
+      }
+      return false;
+    }
+
+    return {
+      ExpressionStatement(node) {
+        let e = unwrap(node.expression);
+        let voided = false;
+        if (e.type === AST_NODE_TYPES.UnaryExpression && e.operator === 'void') {
+          e = unwrap(e.argument);
+          voided = true;
+        }
+        if (e.type !== AST_NODE_TYPES.CallExpression) return;
+        const root = rootCall(e);
+        if (!root) return;
+        const rc = unwrap(root.callee);
+        // Promise.resolve(p)/Promise.reject(e) wrap existing values: no work starts here.
+        if (rc.type === AST_NODE_TYPES.MemberExpression && rc.object.type === AST_NODE_TYPES.Identifier && rc.object.name === 'Promise' && (isMember(rc, 'resolve') || isMember(rc, 'reject'))) return;
+        const fc = a.contextInScope(node);
+        if (!fc) return;
+        if (!isPromise(e)) return;
+        if (detached(e)) return;
+        // `void work()` deliberately ignores a promise; only work bound to the live context is still floating.
+        if (voided && !passesContext(e)) return;
+        if (inExecutor(node)) return;
+        const fn = enclosingFunction(node);
+        const suggest: TSESLint.SuggestionReportDescriptor<MessageIds>[] =
+          fn?.async && unwrap(node.expression).type === AST_NODE_TYPES.CallExpression
+            ? [{ messageId: 'addAwait', fix: (f) => f.insertTextBefore(node.expression, 'await ') }]
+            : [];
+        context.report({ node, messageId: 'floating', suggest });
+      },
+    };
+  },
+});
