@@ -4,11 +4,23 @@
  * `ctx` (its signal and its remaining budget). When the client goes, everything started for it
  * stops — here, in the back service, and in the dependency.
  */
-import { isContextError, sleep } from '@ctxkit/core';
+import { isContextError, sleep, type Context } from '@ctxkit/core';
+import type { Db } from '@ctxkit/pg';
 import { loadRows, render } from './servers.js';
 import { ID_HEADER, requestId, type Handler } from './meter.js';
 import { track, type Env } from './env.js';
 import { fetchText, requestContext } from './binding.js';
+import { statement } from './db.js';
+
+/**
+ * The request's state: its SQL statement through `db.query(ctx, …)` — cancelled inside PostgreSQL
+ * when ctx ends — or `sleep(ctx, ms)` standing in without a database.
+ */
+async function loadState(ctx: Context, db: Db | undefined, id: string, ms: number): Promise<ReturnType<typeof loadRows>> {
+  if (db) await db.query(ctx, statement('ctxkit', id), [ms, Number(id)]);
+  else await sleep(ctx, ms);
+  return loadRows(id);
+}
 
 /** Handler budget of the front service; the back receives what is left of it. */
 export const FRONT_BUDGET_MS = 3000;
@@ -33,8 +45,8 @@ export function ctxkitFront(env: Env, backUrl: string): Handler {
   };
 }
 
-/** Back: load the request's state, call the slow dependency, render. */
-export function ctxkitBack(env: Env, dependencyUrl: string): Handler {
+/** Back: load the request's state (SQL), call the slow dependency, render. */
+export function ctxkitBack(env: Env, dependencyUrl: string, db?: Db): Handler {
   return async (req, res) => {
     const id = requestId(req);
     const plan = env.plan(id);
@@ -42,10 +54,7 @@ export function ctxkitBack(env: Env, dependencyUrl: string): Handler {
     const scope = requestContext(req, res);
     const ctx = scope.ctx;
     try {
-      const rows = await t.step('load', async () => {
-        await sleep(ctx, plan.loadMs);
-        return loadRows(id);
-      });
+      const rows = await (db ? t.query : t.step)('load', () => loadState(ctx, db, id, plan.loadMs));
       const quote = await t.call('GET dependency', async () => {
         const r = await fetchText(ctx, `${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { [ID_HEADER]: id });
         return JSON.parse(r.body) as unknown;

@@ -13,10 +13,11 @@ export interface Env {
 export interface Track {
   step<T>(label: string, run: () => Promise<T>): Promise<T>;
   call<T>(label: string, run: () => Promise<T>): Promise<T>;
+  query<T>(label: string, run: () => Promise<T>): Promise<T>;
 }
 
 /** The `Track` of request `id` at `where`. */
 export function track(meter: Meter, id: string, where: Where): Track {
   const t = (kind: Segment['kind']) => <T>(label: string, run: () => Promise<T>) => meter.track(id, where, kind, label, run);
-  return { step: t('step'), call: t('call') };
+  return { step: t('step'), call: t('call'), query: t('query') };
 }

@@ -17,6 +17,8 @@ export interface LoadOptions {
   /** A client that was not planned to leave still gives up after this long (bounds the demo). */
   readonly patienceMs: number;
   readonly meter: Meter;
+  /** Called synchronously just before request `index` is sent. */
+  readonly beforeSend?: (index: number) => void;
 }
 
 /** What the clients saw. */
@@ -72,6 +74,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const worker = async (): Promise<void> => {
     while (next < opts.requests) {
       const id = next++;
+      opts.beforeSend?.(id);
       counts[await one(opts, id, latencies)]++;
     }
   };

@@ -16,10 +16,11 @@ export interface Segment {
   readonly id: string;
   readonly where: Where;
   /**
-   * 'step' = local slow work, 'call' = a downstream HTTP call (whole exchange), 'serve' = the
+   * 'step' = local slow work, 'call' = a downstream HTTP call (whole exchange), 'query' = an SQL
+   * statement (client side), 'serve' = the
    * dependency answering, 'handler' = a whole request handler from entry to return.
    */
-  readonly kind: 'step' | 'call' | 'serve' | 'handler';
+  readonly kind: 'step' | 'call' | 'query' | 'serve' | 'handler';
   readonly label: string;
   readonly start: number;
   readonly end: number;

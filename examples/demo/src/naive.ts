@@ -4,9 +4,18 @@
  * notices that the client went away — so every step runs to the end for nobody.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import type pg from 'pg';
 import { loadRows, render } from './servers.js';
 import { ID_HEADER, requestId, type Handler } from './meter.js';
 import { track, type Env } from './env.js';
+import { statement } from './db.js';
+
+/** The request's state: its SQL statement (plain `pool.query`), or a timer standing in without a database. */
+async function loadState(pool: pg.Pool | undefined, id: string, ms: number): Promise<ReturnType<typeof loadRows>> {
+  if (pool) await pool.query(statement('naive', id), [ms, Number(id)]);
+  else await delay(ms);
+  return loadRows(id);
+}
 
 /** Front: authenticate, ask the back service, relay its answer. */
 export function naiveFront(env: Env, backUrl: string): Handler {
@@ -27,17 +36,14 @@ export function naiveFront(env: Env, backUrl: string): Handler {
   };
 }
 
-/** Back: load the request's state, call the slow dependency, render. */
-export function naiveBack(env: Env, dependencyUrl: string): Handler {
+/** Back: load the request's state (SQL), call the slow dependency, render. */
+export function naiveBack(env: Env, dependencyUrl: string, pool?: pg.Pool): Handler {
   return async (req, res) => {
     const id = requestId(req);
     const plan = env.plan(id);
     const t = track(env.meter, id, 'back');
     try {
-      const rows = await t.step('load', async () => {
-        await delay(plan.loadMs);
-        return loadRows(id);
-      });
+      const rows = await (pool ? t.query : t.step)('load', () => loadState(pool, id, plan.loadMs));
       const quote = await t.call('GET dependency', async () => {
         const r = await fetch(`${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
         return (await r.json()) as unknown;

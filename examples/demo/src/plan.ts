@@ -8,7 +8,10 @@ import { between, prng } from './rng.js';
 export interface WorkPlan {
   /** Front service: authenticate the caller. */
   readonly authMs: number;
-  /** Back service: load the request's state (allocates `stateRows` rows kept until the handler ends). */
+  /**
+   * Back service: load the request's state — an SQL statement that runs this long in PostgreSQL
+   * (a timer when no database is available) — then ~200 KB of rows kept until the handler ends.
+   */
   readonly loadMs: number;
   /** The slow dependency's time to answer (the back's downstream call). */
   readonly dependencyMs: number;
@@ -25,10 +28,10 @@ export interface ClientPlan {
 /** Shape of the scenario's randomness. Every abandonment lands before the earliest possible answer. */
 export const PLAN_LIMITS = {
   authMs: [10, 40],
-  loadMs: [60, 150],
-  dependencyMs: [300, 800],
-  renderMs: [60, 150],
-  abandonAfterMs: [40, 400],
+  loadMs: [150, 350],
+  dependencyMs: [150, 400],
+  renderMs: [40, 100],
+  abandonAfterMs: [40, 340],
 } as const;
 
 function mix(seed: number, id: number, salt: number): number {

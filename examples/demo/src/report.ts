@@ -1,5 +1,5 @@
 /** Formats a scenario report as a side-by-side table and a one-paragraph verdict. */
-import type { ScenarioReport, TwinReport } from './scenario.js';
+import type { DbReport, ScenarioReport, TwinReport } from './scenario.js';
 import { PLAN_LIMITS } from './plan.js';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -11,6 +11,8 @@ type Row = [label: string, naive: string, ctxkit: string] | [section: string];
 
 function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
   const both = (f: (r: TwinReport) => string, label: string): Row => [label, f(n), f(c)];
+  const hasDb = n.db !== undefined && c.db !== undefined;
+  const db = (f: (d: DbReport) => string, label: string): Row[] => (hasDb ? [[label, f(n.db!), f(c.db!)]] : []);
   return [
     ['Clients'],
     both((r) => int(r.sent), 'requests sent'),
@@ -23,20 +25,25 @@ function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
     both((r) => ms(r.workAfterLeftMs), '  of which slow work (timers)'),
     both((r) => int(r.stepsStartedAfterLeft), 'work steps started after the client left'),
     both((r) => int(r.callsCompletedAfterLeft), 'downstream calls that ran to the end anyway'),
+    ...db((d) => ms(d.msAfterLeft), 'PostgreSQL time for gone clients (server side)'),
+    ...db((d) => int(d.completedForGone), 'SQL statements that ran to the end anyway'),
     both((r) => ms(r.dependencyMsAfterLeft), 'slow dependency busy for gone clients'),
     both((r) => int(r.dependencyAnsweredForGone), 'dependency answers nobody read'),
     both((r) => (r.dependencyBudgetMedianMs === undefined ? 'none' : ms(r.dependencyBudgetMedianMs)), 'budget passed to the dependency (median)'),
     [`Zombies while the load ran (peak; zombie = its client left over ${settleMs} ms before)`],
     both((r) => int(r.peakZombieHandlers), 'handlers working for gone clients'),
     both((r) => int(r.peakZombieTimers), 'timers pending for gone clients'),
+    ...db((d) => int(d.peakZombieStatements), 'SQL statements running for gone clients'),
+    both((r) => `${mb(r.heapMidRunBytes)}${r.gcExposed ? '' : '*'} (${int(r.zombieHandlersMidRun)} zombies)`, 'heap above baseline at mid-run (after GC)'),
     [`When the last client was done (+${settleMs} ms)`],
     both((r) => int(r.zombieHandlersAtLoadEnd), 'handlers still working for gone clients'),
     both((r) => int(r.zombieTimersAtLoadEnd), 'timers pending for gone clients'),
+    ...db((d) => int(d.activeAtLoadEnd), 'SQL statements still running in PostgreSQL'),
     both((r) => opt(r.liveContextsAtLoadEnd), 'request contexts alive'),
     both((r) => mb(r.heapAtLoadEndBytes) + (r.gcExposed ? '' : '*'), 'heap above baseline (after GC)'),
     both((r) => ms(r.zombieTailMs), 'work for gone clients went on for'),
     ['After draining'],
-    both((r) => `${int(r.timersAtEnd)} timers, ${opt(r.liveContextsAtEnd)} ctx, ${opt(r.opsInFlightAtEnd)} ops`, 'left over'),
+    both((r) => `${int(r.timersAtEnd)} timers, ${opt(r.liveContextsAtEnd)} ctx, ${opt(r.opsInFlightAtEnd)} ops${r.db ? `, ${int(r.db.activeAtEnd)} SQL` : ''}`, 'left over'),
   ];
 }
 
@@ -64,21 +71,22 @@ function ratio(a: number, b: number): string {
 export function verdict(r: ScenarioReport): string {
   const { naive: n, ctxkit: c } = r;
   const per = (t: TwinReport, v: number): number => (t.abandoned > 0 ? v / t.abandoned : 0);
-  const clean = c.drained && c.timersAtEnd === 0 && c.liveContextsAtEnd === 0 && c.opsInFlightAtEnd === 0;
+  const clean = c.drained && c.timersAtEnd === 0 && c.liveContextsAtEnd === 0 && c.opsInFlightAtEnd === 0 && (c.db?.activeAtEnd ?? 0) === 0;
   return [
     `Verdict: ${int(n.abandoned)} of ${int(n.sent)} clients gave up mid-request (${int(c.abandoned)} in the ctxkit run).`,
     `The naive twin kept working for them: its front and back handlers ran on for ${ms(n.handlerMsAfterLeft)} in all`,
     `(${ms(per(n, n.handlerMsAfterLeft))} per abandoned request), started ${int(n.stepsStartedAfterLeft)} steps for nobody,`,
-    `ran ${int(n.callsCompletedAfterLeft)} downstream calls to the end and kept the slow dependency busy for ${ms(n.dependencyMsAfterLeft)};`,
+    `ran ${int(n.callsCompletedAfterLeft)} downstream calls to the end${n.db ? `, kept PostgreSQL busy for ${ms(n.db.msAfterLeft)}` : ''} and the slow dependency for ${ms(n.dependencyMsAfterLeft)};`,
     `at its worst ${int(n.peakZombieHandlers)} handlers and ${int(n.peakZombieTimers)} timers were alive for clients that were gone.`,
     `The ctxkit twin is the same code with a context per request that ends when the client leaves:`,
     `its handlers ran on for ${ms(per(c, c.handlerMsAfterLeft))} per abandoned request — the time the disconnect takes to cross two hops`,
-    `and the event loop (${ms(c.handlerMsAfterLeft)} in all, ${ratio(n.handlerMsAfterLeft, c.handlerMsAfterLeft)} less) —`,
+    `${c.db ? 'and PostgreSQL takes to confirm the cancel ' : ''}(${ms(c.handlerMsAfterLeft)} in all, ${ratio(n.handlerMsAfterLeft, c.handlerMsAfterLeft)} less) —`,
+    c.db && n.db ? `cancelled its SQL statements inside PostgreSQL (${ms(c.db.msAfterLeft)} of database time for gone clients, ${ratio(n.db.msAfterLeft, c.db.msAfterLeft)} less),` : '',
     `hung up on the dependency (${ms(c.dependencyMsAfterLeft)} spent for gone clients, ${ratio(n.dependencyMsAfterLeft, c.dependencyMsAfterLeft)} less) and passed it the remaining budget;`,
     clean
       ? 'once the load was over it left no timer, context or operation behind.'
       : `once the load was over it left ${int(c.timersAtEnd)} timers, ${opt(c.liveContextsAtEnd)} contexts and ${opt(c.opsInFlightAtEnd)} operations behind — a bug worth reporting.`,
-  ].join(' ');
+  ].filter((x) => x !== '').join(' ');
 }
 
 /** The whole printed report. */
@@ -87,8 +95,11 @@ export function formatReport(r: ScenarioReport): string {
   const head = [
     `ctxkit demo — ${o.requests} requests from ${o.concurrency} concurrent clients; ${Math.round(o.abandonRate * 100)}% of them`,
     `give up ${PLAN_LIMITS.abandonAfterMs[0]}–${PLAN_LIMITS.abandonAfterMs[1]} ms into the request (seed ${o.seed}).`,
-    `Chain: load → front (auth ${PLAN_LIMITS.authMs.join('–')} ms) → back (load ${PLAN_LIMITS.loadMs.join('–')} ms, `,
+    `Chain: load → front (auth ${PLAN_LIMITS.authMs.join('–')} ms) → back (state ${PLAN_LIMITS.loadMs.join('–')} ms, `,
     `slow dependency ${PLAN_LIMITS.dependencyMs.join('–')} ms, render ${PLAN_LIMITS.renderMs.join('–')} ms), all on loopback.`,
+    'source' in r.database
+      ? `The back service's state is an SQL statement (SELECT pg_sleep) in PostgreSQL (${r.database.source}), pool of ${o.poolSize}.`
+      : `No PostgreSQL (${r.database.missing.split('\n')[0]}): a timer stands in for the back service's SQL statement.`,
     `Load took ${(r.naive.loadMs / 1000).toFixed(1)} s (naive) and ${(r.ctxkit.loadMs / 1000).toFixed(1)} s (ctxkit).`,
   ].join('\n').replace(/, \n/, ', ');
   const foot = r.naive.gcExposed ? '' : '\n* heap measured without --expose-gc: includes garbage.';

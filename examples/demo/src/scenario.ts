@@ -3,7 +3,10 @@
  * other, in this process, over loopback) and measure what each did for clients that had left.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
 import { subscribe, type ContextKind } from '@ctxkit/core';
+import { wrapPool } from '@ctxkit/pg';
+import { DbProbe, openDatabase } from './db.js';
 import { Meter, msAfter } from './meter.js';
 import { listen, type Running } from './servers.js';
 import { workPlan } from './plan.js';
@@ -35,6 +38,16 @@ export interface ScenarioOptions {
   sampleMs?: number;
   /** Run both twins once at a small size first, so lazy module loading and JIT do not land in the heap figures. */
   warmup?: boolean;
+  /**
+   * PostgreSQL for the back service's statement: a connection string; `false` for none (a timer
+   * stands in); 'embedded' to start a throwaway server; undefined to find one (DATABASE_URL,
+   * else 127.0.0.1:5432, else an embedded server).
+   */
+  database?: string | false;
+  /** Connections in the back service's pool. */
+  poolSize?: number;
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void;
 }
 
 const DEFAULTS: Required<ScenarioOptions> = {
@@ -46,6 +59,9 @@ const DEFAULTS: Required<ScenarioOptions> = {
   drainCapMs: 8000,
   sampleMs: 20,
   warmup: true,
+  database: false,
+  poolSize: 16,
+  log: () => {},
 };
 
 /** Everything measured for one twin. Times in milliseconds, heap in bytes. */
@@ -80,6 +96,10 @@ export interface TwinReport extends LoadResult {
   readonly zombieTimersAtLoadEnd: number;
   /** Heap used at the load-end snapshot (after GC when available) minus the baseline taken before the servers started. */
   readonly heapAtLoadEndBytes: number;
+  /** Heap used (after GC when available) minus the baseline, just before the middle request is sent. */
+  readonly heapMidRunBytes: number;
+  /** Handlers working for clients gone for over `settleMs` at that same moment. */
+  readonly zombieHandlersMidRun: number;
   /** Whether `global.gc` was available for the heap figures. */
   readonly gcExposed: boolean;
   /** Cancellable contexts alive at the load-end snapshot (ctxkit only; undefined for naive). */
@@ -94,11 +114,29 @@ export interface TwinReport extends LoadResult {
   readonly opsInFlightAtEnd: number | undefined;
   /** After draining: pending timers created for any request. */
   readonly timersAtEnd: number;
+  /** Database figures; undefined when the run had no database. */
+  readonly db: DbReport | undefined;
+}
+
+/** What PostgreSQL did for one twin, seen from the server (pg_stat_activity) and the client. */
+export interface DbReport {
+  /** Server time statements kept running after their client had left (sampled every `sampleMs`). */
+  readonly msAfterLeft: number;
+  /** Statements that returned a full result after their client had left. */
+  readonly completedForGone: number;
+  /** Peak of statements running in the server for clients gone for over `settleMs`. */
+  readonly peakZombieStatements: number;
+  /** Statements of this twin still running in the server at the load-end snapshot. */
+  readonly activeAtLoadEnd: number;
+  /** After draining: statements of this twin still running in the server. */
+  readonly activeAtEnd: number;
 }
 
 /** Both twins of one run, and the options used. */
 export interface ScenarioReport {
   readonly options: Required<ScenarioOptions>;
+  /** Where the database came from ('DATABASE_URL', 'local', 'embedded'), or why there was none. */
+  readonly database: { readonly source: string } | { readonly missing: string };
   readonly naive: TwinReport;
   readonly ctxkit: TwinReport;
 }
@@ -142,14 +180,22 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
   const heap0 = heapUsed();
   const servers: Running[] = [];
   let sampler: ReturnType<typeof setInterval> | undefined;
+  const pool = o.database ? new pg.Pool({ connectionString: o.database, max: o.poolSize, idleTimeoutMillis: 0 }) : undefined;
+  pool?.on('error', () => {}); // an idle connection dropped by the server must not crash the demo
+  const probe = o.database ? new DbProbe(o.database, twin, meter, o.settleMs) : undefined;
   try {
+    await probe?.start(o.sampleMs);
     const dependency = await listen(meter.instrument('dependency', dependencyHandler(meter, budgets)));
     servers.push(dependency);
-    const back = await listen(meter.instrument('back', twin === 'naive' ? naiveBack(env, dependency.url) : ctxkitBack(env, dependency.url)));
+    const back = await listen(meter.instrument('back', twin === 'naive'
+      ? naiveBack(env, dependency.url, pool)
+      : ctxkitBack(env, dependency.url, pool && wrapPool(pool))));
     servers.push(back);
     const front = await listen(meter.instrument('front', twin === 'naive' ? naiveFront(env, back.url) : ctxkitFront(env, back.url)));
     servers.push(front);
 
+    let heapMidRunBytes = 0;
+    let zombieHandlersMidRun = 0;
     let peakZombieHandlers = 0;
     let peakZombieTimers = 0;
     const sample = (): void => {
@@ -162,6 +208,12 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     const load = await runLoad({
       url: front.url, requests: o.requests, concurrency: o.concurrency, seed: o.seed,
       abandonRate: o.abandonRate, patienceMs: 10_000, meter,
+      beforeSend: (i) => {
+        if (i === Math.floor(o.requests / 2)) {
+          heapMidRunBytes = heapUsed() - heap0;
+          zombieHandlersMidRun = meter.zombieHandlers(o.settleMs);
+        }
+      },
     });
     const loadEnd = meter.now();
     // A measurement point, not synchronization: the snapshot is defined as "settleMs after the
@@ -173,6 +225,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     const zombieHandlersAtLoadEnd = meter.zombieHandlers(o.settleMs);
     const zombieTimersAtLoadEnd = meter.zombieTimers(o.settleMs);
     const liveContextsAtLoadEnd = twin === 'ctxkit' ? liveContexts : undefined;
+    const dbActiveAtLoadEnd = await probe?.activeNow();
     const heapAtLoadEndBytes = heapUsed() - heap0;
 
     const drained = await meter.whenIdle(o.drainCapMs);
@@ -186,6 +239,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     let callsCompletedAfterLeft = 0;
     let dependencyMsAfterLeft = 0;
     let dependencyAnsweredForGone = 0;
+    let queriesCompletedForGone = 0;
     let lastZombieEnd = loadEnd;
     for (const s of meter.segments) {
       const left = meter.abandonedAt.get(s.id);
@@ -206,6 +260,9 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
           break;
         case 'call':
           if (s.completed && s.end > left) callsCompletedAfterLeft++;
+          break;
+        case 'query':
+          if (s.completed && s.end > left) queriesCompletedForGone++;
           break;
       }
     }
@@ -228,6 +285,8 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       zombieHandlersAtLoadEnd,
       zombieTimersAtLoadEnd,
       heapAtLoadEndBytes,
+      heapMidRunBytes,
+      zombieHandlersMidRun,
       gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
       liveContextsAtLoadEnd,
       zombieTailMs: Math.max(0, lastZombieEnd - loadEnd),
@@ -235,25 +294,58 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       liveContextsAtEnd: twin === 'ctxkit' ? liveContexts : undefined,
       opsInFlightAtEnd: twin === 'ctxkit' ? opsInFlight : undefined,
       timersAtEnd: meter.requestTimers(),
+      db: probe
+        ? {
+            msAfterLeft: probe.msAfterLeft(),
+            completedForGone: queriesCompletedForGone,
+            peakZombieStatements: probe.peakZombieStatements,
+            activeAtLoadEnd: dbActiveAtLoadEnd ?? 0,
+            activeAtEnd: await probe.activeNow(),
+          }
+        : undefined,
     };
   } finally {
     if (sampler !== undefined) clearInterval(sampler);
     for (const s of servers.reverse()) await s.close();
+    await probe?.stop();
+    await pool?.end();
     unsubscribe();
     meter.close();
   }
 }
 
-/** Runs the naive twin, then the ctxkit twin, with the same seed and load. */
+/**
+ * Runs the naive twin, then the ctxkit twin, with the same seed and load. With `database`
+ * undefined it finds or starts PostgreSQL (and stops what it started); when none can be had, the
+ * run goes on without one and the report says why.
+ */
 export async function runScenario(options: ScenarioOptions = {}): Promise<ScenarioReport> {
   const o = { ...DEFAULTS, ...options };
-  if (o.warmup) {
-    // Same concurrency (connection pools, buffers and maps grow to their working size), fewer requests.
-    const small = { ...o, requests: Math.min(o.requests, o.concurrency * 2), drainCapMs: 3000 };
-    await runTwin('naive', small);
-    await runTwin('ctxkit', small);
+  let database: ScenarioReport['database'] = { missing: 'disabled' };
+  let stop = async (): Promise<void> => {};
+  if (options.database === undefined || options.database === 'embedded') {
+    const found = await openDatabase(options.database === 'embedded' ? 'embedded' : 'auto', o.log);
+    if (found.db) {
+      o.database = found.db.connectionString;
+      database = { source: found.db.source };
+      stop = () => found.db!.stop();
+    } else {
+      database = { missing: found.why ?? 'unknown' };
+    }
+  } else if (options.database) {
+    database = { source: 'given' };
   }
-  const naive = await runTwin('naive', o);
-  const ctxkit = await runTwin('ctxkit', o);
-  return { options: o, naive, ctxkit };
+  try {
+    if (o.warmup) {
+      // Same concurrency (connection pools, buffers and maps grow to their working size), fewer requests.
+      const small = { ...o, requests: Math.min(o.requests, o.concurrency), drainCapMs: 3000 };
+      await runTwin('naive', small);
+      await runTwin('ctxkit', small);
+    }
+    const naive = await runTwin('naive', o);
+    const ctxkit = await runTwin('ctxkit', o);
+    return { options: o, database, naive, ctxkit };
+  } finally {
+    await stop();
+  }
 }

@@ -7,8 +7,14 @@ import { runScenario } from '../src/scenario.js';
 import { formatReport } from '../src/report.js';
 
 test('demo scenario: the ctxkit twin stops work for abandoned requests, the naive twin does not', async () => {
+  // The database: DATABASE_URL, else 127.0.0.1:5432, else an embedded PostgreSQL.
   const r = await runScenario({ requests: 60, concurrency: 20, seed: 7, warmup: false });
   const { naive, ctxkit } = r;
+  if ('missing' in r.database) {
+    const msg = `demo test: NO POSTGRESQL — the SQL part of the scenario was not checked: ${r.database.missing}`;
+    if (process.env['CI'] === 'true') assert.fail(msg);
+    console.error(`\n!!! ${msg}\n`);
+  }
 
   // Same seeded load for both twins: every planned abandonment lands before the earliest answer.
   assert.equal(naive.sent, 60);
@@ -33,6 +39,18 @@ test('demo scenario: the ctxkit twin stops work for abandoned requests, the naiv
     `dependency answers for gone clients: ctxkit ${ctxkit.dependencyAnsweredForGone} vs naive ${naive.dependencyAnsweredForGone}`);
   assert.ok(ctxkit.stepsStartedAfterLeft * 4 <= naive.stepsStartedAfterLeft,
     `steps started for gone clients: ctxkit ${ctxkit.stepsStartedAfterLeft} vs naive ${naive.stepsStartedAfterLeft}`);
+
+  // PostgreSQL, seen from the server: statements for gone clients are cancelled inside it, and
+  // none is left running once the load is over.
+  if (naive.db && ctxkit.db) {
+    assert.ok(naive.db.completedForGone >= 1, 'naive: some statements ran to the end for gone clients');
+    assert.ok(ctxkit.db.completedForGone * 4 <= naive.db.completedForGone,
+      `statements completed for gone clients: ctxkit ${ctxkit.db.completedForGone} vs naive ${naive.db.completedForGone}`);
+    assert.ok(ctxkit.db.msAfterLeft * 4 < naive.db.msAfterLeft,
+      `database time for gone clients: ctxkit ${ctxkit.db.msAfterLeft} vs naive ${naive.db.msAfterLeft}`);
+    assert.equal(ctxkit.db.activeAtEnd, 0);
+    assert.equal(naive.db.activeAtEnd, 0);
+  }
 
   // The remaining budget travels downstream with ctxkit only.
   assert.equal(naive.dependencyBudgetMedianMs, undefined);
