@@ -1,11 +1,11 @@
 /** `wrapClient`: one pg.Client (or a client checked out by hand) bound to contexts. */
 import type { ClientBase, QueryResult } from 'pg';
-import { startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import { startOperation, type Context } from '@ctxkit/core';
 import { laneOf, type Lane } from './lane.js';
 import { txStatus } from './errors.js';
 import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
-import { toConfig, type Queryable } from './query-config.js';
-import { budgetMs, mapServerTimeout, needsServerTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
+import { toConfig, type Queryable, type Sendable } from './query-config.js';
+import { runWithSessionTimeout } from './statement-timeout.js';
 
 /**
  * A single connected pg.Client bound to contexts. Same contract as `Db.query`, plus:
@@ -29,31 +29,12 @@ function checkClient(client: unknown): asserts client is ClientBase {
   }
 }
 
-async function armed(lane: Lane, ctx: Context, config: ReturnType<typeof toConfig>, o: ResolvedOptions): Promise<QueryResult> {
-  await readSessionTimeout(lane, ctx, undefined);
-  const budget = budgetMs([ctx], o.marginMs);
-  if (!needsServerTimeout(budget, lane.sessionTimeoutMs) || txStatus(lane.client) !== 'I') {
-    return lane.run(ctx, config, undefined);
-  }
-  let set = false;
-  try {
-    await lane.run(ctx, { text: `SET statement_timeout = ${budget}` }, undefined);
-    set = true;
-    return await lane.run(ctx, config, undefined);
-  } catch (e) {
-    throw set ? mapServerTimeout(e, [ctx]) : e;
-  } finally {
-    if (lane.broken === undefined) {
-      const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
-      try {
-        await lane.run(s.ctx, { text: `SET statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}` }, undefined);
-      } catch (e) {
-        lane.markBroken(e instanceof Error ? e : new Error(String(e)));
-      } finally {
-        s.cancel();
-      }
-    }
-  }
+function armed(lane: Lane, ctx: Context, config: Sendable, o: ResolvedOptions): Promise<QueryResult> {
+  // Inside the caller's own transaction, a session-level SET would outlive or be undone by it.
+  if (txStatus(lane.client) !== 'I') return lane.run(ctx, config, undefined);
+  return new Promise((resolve, reject) => {
+    void runWithSessionTimeout(lane, ctx, config, o, (e, r) => (e !== undefined ? reject(e) : resolve(r!)));
+  });
 }
 
 /**
@@ -76,7 +57,7 @@ export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClie
       op.end(ended);
       return Promise.reject(ended);
     }
-    let config: ReturnType<typeof toConfig>;
+    let config: Sendable;
     try {
       config = toConfig('client.query', text, values);
     } catch (e) {

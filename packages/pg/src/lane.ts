@@ -13,6 +13,7 @@
  * context ends leave the queue without touching the connection.
  */
 import type { ClientBase, QueryConfig, QueryResult } from 'pg';
+import { Statement, type Sendable } from './query-config.js';
 import { afterFunc, getClock, type Context } from '@ctxkit/core';
 import { cancelTargetOf, sendCancelRequest, type CancelOutcome } from './cancel-request.js';
 import { isConnectionFailure } from './errors.js';
@@ -63,7 +64,7 @@ class Job {
   timer: unknown = undefined;
   constructor(
     readonly ctx: Context,
-    readonly config: QueryConfig,
+    readonly config: Sendable,
     readonly scope: Scope | undefined,
     readonly cb: Callback,
   ) {}
@@ -88,7 +89,7 @@ export class Lane {
    * `cb` exactly once. When `ctx` ends first, `cb` gets `ctx.err` — at once if still queued,
    * after the cancel cycle if running. `scope` makes it subject to `interrupt(scope)`.
    */
-  exec(ctx: Context, config: QueryConfig, scope: Scope | undefined, cb: Callback): void {
+  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback): void {
     const job = new Job(ctx, config, scope, cb);
     if (this.running === undefined && this.queue.length === 0) {
       this.start(job);
@@ -99,7 +100,7 @@ export class Lane {
   }
 
   /** `exec` as a promise. */
-  run(ctx: Context, config: QueryConfig, scope: Scope | undefined): Promise<QueryResult> {
+  run(ctx: Context, config: Sendable, scope: Scope | undefined): Promise<QueryResult> {
     return new Promise((resolve, reject) => {
       this.exec(ctx, config, scope, (err, res) => (err !== undefined ? reject(err) : resolve(res!)));
     });
@@ -148,7 +149,10 @@ export class Lane {
     this.running = job;
     job.stopWatch ??= afterFunc(job.ctx, () => this.onCtxEnd(job));
     try {
-      this.client.query(job.config, (err: unknown, res: QueryResult) => this.onSettled(job, err, res));
+      const cb = (err: unknown, res: QueryResult): void => this.onSettled(job, err, res);
+      const c = job.config;
+      if (c instanceof Statement) this.client.query(c.text, c.values as unknown[], cb);
+      else this.client.query(c as QueryConfig, cb);
     } catch (err) {
       this.onSettled(job, err, undefined);
     }

@@ -1,12 +1,12 @@
 /** `wrapPool`: a pg.Pool whose every checkout, statement and transaction obeys a context. */
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import { startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import { startOperation, type Context } from '@ctxkit/core';
 import { acquire } from './checkout.js';
 import { txStatus } from './errors.js';
 import { laneOf, type Lane } from './lane.js';
 import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
-import { toConfig, type Queryable } from './query-config.js';
-import { budgetMs, mapServerTimeout, needsServerTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
+import { toConfig, type Queryable, type Sendable } from './query-config.js';
+import { runWithSessionTimeout } from './statement-timeout.js';
 import { beginSql, runTransaction, type TransactionOptions, type Tx } from './transaction.js';
 
 /**
@@ -80,33 +80,6 @@ function checkPool(pool: unknown): asserts pool is Pool {
   }
 }
 
-/** A single statement with the budget enforced by the server: SET, statement, SET back. */
-async function queryWithServerTimeout(lane: Lane, ctx: Context, config: ReturnType<typeof toConfig>, o: ResolvedOptions): Promise<QueryResult> {
-  await readSessionTimeout(lane, ctx, undefined);
-  const budget = budgetMs([ctx], o.marginMs);
-  if (!needsServerTimeout(budget, lane.sessionTimeoutMs)) return lane.run(ctx, config, undefined);
-  let armed = false;
-  try {
-    await lane.run(ctx, { text: `SET statement_timeout = ${budget}` }, undefined);
-    armed = true;
-    return await lane.run(ctx, config, undefined);
-  } catch (e) {
-    throw armed ? mapServerTimeout(e, [ctx]) : e;
-  } finally {
-    // Even when the SET itself was cancelled: it may have run.
-    if (lane.broken === undefined) {
-      const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
-      try {
-        await lane.run(s.ctx, { text: `SET statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}` }, undefined);
-      } catch (e) {
-        lane.markBroken(e instanceof Error ? e : new Error(String(e)));
-      } finally {
-        s.cancel();
-      }
-    }
-  }
-}
-
 /**
  * Binds `pool` (a pg.Pool) to contexts; see `Db`. `options` tune the server-side timeout and the
  * cleanup bound (`PgOptions`). The pool stays usable directly; statements sent around this
@@ -129,7 +102,7 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
       op.end(ended);
       return Promise.reject(ended);
     }
-    let config: ReturnType<typeof toConfig>;
+    let config: Sendable;
     try {
       config = toConfig('db.query', text, values);
     } catch (e) {
@@ -143,8 +116,7 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
           return reject(err);
         }
         const co = new Checkout(client!, o);
-        const settle = (e: unknown, res: QueryResult | undefined): void => {
-          co.finish();
+        const deliver = (e: unknown, res: QueryResult | undefined): void => {
           if (e !== undefined) {
             op.end(e);
             reject(e);
@@ -154,9 +126,14 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
           }
         };
         if (!o.serverTimeout || ctx.deadline === undefined) {
-          co.lane.exec(ctx, config, undefined, settle);
+          co.lane.exec(ctx, config, undefined, (e, res) => {
+            co.finish();
+            deliver(e, res);
+          });
         } else {
-          queryWithServerTimeout(co.lane, ctx, config, o).then((res) => settle(undefined, res), (e: unknown) => settle(e, undefined));
+          // The caller gets its result before the session's own timeout is restored; the
+          // connection goes back to the pool after.
+          void runWithSessionTimeout(co.lane, ctx, config, o, deliver).then(() => co.finish());
         }
       });
     });

@@ -29,16 +29,32 @@ function describe(v: unknown): string {
 }
 
 /**
+ * @internal SQL text with its values, kept apart so node-postgres takes its cheapest path
+ * (`client.query(text, values, cb)`), with no config object to copy.
+ */
+export class Statement {
+  constructor(readonly text: string, readonly values: unknown[] | undefined) {}
+}
+
+/** @internal SQL text this package sends itself. */
+export function sql(text: string): Statement {
+  return new Statement(text, undefined);
+}
+
+/** @internal What the lane sends: plain text and values, or a (copied) query config. */
+export type Sendable = Statement | QueryConfig;
+
+/**
  * @internal A fresh query config for node-postgres (which writes `values` and `callback` into the
  * object it is given, so the caller's object is never passed on). Throws `TypeError` naming what
  * is wrong.
  */
-export function toConfig(fn: string, text: unknown, values: unknown): QueryConfig {
+export function toConfig(fn: string, text: unknown, values: unknown): Sendable {
   if (values !== undefined && values !== null && !Array.isArray(values)) {
     throw new TypeError(`${fn}: values must be an array, got ${describe(values)}`);
   }
   if (typeof text === 'string') {
-    return values == null ? { text } : { text, values: values as unknown[] };
+    return new Statement(text, values == null ? undefined : values as unknown[]);
   }
   if (text !== null && typeof text === 'object') {
     if (typeof (text as { submit?: unknown }).submit === 'function') {

@@ -1,7 +1,11 @@
 /** Turning a context's remaining budget into a server-side `statement_timeout`. */
+import type { QueryResult } from 'pg';
 import { DeadlineExceededError, remaining, type Context } from '@ctxkit/core';
 import { isQueryCanceled } from './errors.js';
 import type { Lane, Scope } from './lane.js';
+import { sql, type Sendable } from './query-config.js';
+import type { ResolvedOptions } from './options.js';
+import { withTimeout, withoutCancel } from '@ctxkit/core';
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -51,7 +55,7 @@ export function quoteLiteral(s: string): string {
  */
 export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined): Promise<void> {
   if (lane.sessionTimeoutText !== undefined) return;
-  const res = await lane.run(ctx, { text: 'SHOW statement_timeout' }, scope);
+  const res = await lane.run(ctx, sql('SHOW statement_timeout'), scope);
   const text = String((res.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
   lane.sessionTimeoutText = text;
   lane.sessionTimeoutMs = parseStatementTimeout(text) ?? 0;
@@ -67,4 +71,58 @@ export function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown 
   if (!isQueryCanceled(e)) return e;
   for (const c of ctxs) if (c.err !== undefined) return c.err;
   return new DeadlineExceededError('@ctxkit/pg: the server stopped the statement at its statement_timeout (the context\'s deadline)', { cause: e });
+}
+
+/**
+ * Runs one statement outside any transaction with the context's budget as the session's
+ * statement_timeout: `SET`, the statement, `SET` back to the session's own value. `deliver` gets
+ * the statement's outcome as soon as it settles; the `SET` back is queued on the lane before
+ * that (so it precedes any statement the caller sends next) and runs even when the context
+ * ended (on `withoutCancel` with `cleanupTimeoutMs`); a failure there breaks the lane, so the
+ * connection is destroyed rather than reused with a foreign timeout. The returned promise
+ * (never rejected) settles once the session is back to its own setting. A session that already
+ * has a stricter timeout gets the plain statement.
+ */
+export async function runWithSessionTimeout(
+  lane: Lane,
+  ctx: Context,
+  config: Sendable,
+  o: ResolvedOptions,
+  deliver: (err: unknown, res: QueryResult | undefined) => void,
+): Promise<void> {
+  try {
+    await readSessionTimeout(lane, ctx, undefined);
+  } catch (e) {
+    deliver(e, undefined);
+    return;
+  }
+  const budget = budgetMs([ctx], o.marginMs);
+  if (!needsServerTimeout(budget, lane.sessionTimeoutMs)) {
+    return new Promise<void>((resolve) => lane.exec(ctx, config, undefined, (e, r) => {
+      deliver(e, r);
+      resolve();
+    }));
+  }
+  const restore = (): Promise<void> => {
+    if (lane.broken !== undefined) return Promise.resolve();
+    const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
+    return new Promise<void>((resolve) => lane.exec(s.ctx, sql(`SET statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`), undefined, (e) => {
+      s.cancel();
+      if (e !== undefined) lane.markBroken(e instanceof Error ? e : new Error(String(e)));
+      resolve();
+    }));
+  };
+  return new Promise<void>((resolve) => lane.exec(ctx, sql(`SET statement_timeout = ${budget}`), undefined, (setErr) => {
+    if (setErr !== undefined) {
+      const restored = restore(); // the SET may have run before it was cancelled
+      deliver(setErr, undefined);
+      void restored.then(resolve);
+      return;
+    }
+    lane.exec(ctx, config, undefined, (e, r) => {
+      const restored = restore();
+      deliver(e === undefined ? undefined : mapServerTimeout(e, [ctx]), r);
+      void restored.then(resolve);
+    });
+  }));
 }

@@ -13,7 +13,7 @@ import type { QueryResult } from 'pg';
 import { afterFunc, startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
 import type { Lane, Scope } from './lane.js';
 import type { ResolvedOptions } from './options.js';
-import { toConfig, type Queryable } from './query-config.js';
+import { sql, toConfig, type Queryable } from './query-config.js';
 import { budgetMs, mapServerTimeout, needsServerTimeout, readSessionTimeout } from './statement-timeout.js';
 import { CommitOutcomeUnknownError, TransactionRolledBackError, isConnectionFailure, isServerError, txStatus } from './errors.js';
 
@@ -124,7 +124,7 @@ class TxScope implements Scope, Tx {
         const budget = budgetMs(ctxs, o.marginMs);
         const armed = this.state.armedMs;
         if (needsServerTimeout(budget, lane.sessionTimeoutMs) && (armed === undefined || armed > budget + o.marginMs)) {
-          await lane.run(ctx, { text: `SET LOCAL statement_timeout = ${budget}` }, this);
+          await lane.run(ctx, sql(`SET LOCAL statement_timeout = ${budget}`), this);
           this.state.armedMs = budget;
         }
       }
@@ -154,13 +154,13 @@ class TxScope implements Scope, Tx {
     const armedBefore = state.armedMs;
     this.busy = true;
     try {
-      await lane.run(ctx, { text: `SAVEPOINT ${name}` }, this);
+      await lane.run(ctx, sql(`SAVEPOINT ${name}`), this);
       const sp = new TxScope(state, ctx, this);
       let undoing: Promise<void> | undefined;
       const undo = (): Promise<void> => (undoing ??= (async () => {
         const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
         try {
-          await lane.run(s.ctx, { text: `ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}` }, this);
+          await lane.run(s.ctx, sql(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`), this);
           state.armedMs = armedBefore; // SET LOCAL made inside the savepoint was undone with it
         } catch {
           // The enclosing transaction ended meanwhile, or is now aborted in the server (its next
@@ -194,7 +194,7 @@ class TxScope implements Scope, Tx {
       sp.endedWith = finished();
       const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
       try {
-        await lane.run(s.ctx, { text: `RELEASE SAVEPOINT ${name}` }, this);
+        await lane.run(s.ctx, sql(`RELEASE SAVEPOINT ${name}`), this);
       } finally {
         s.cancel();
       }
@@ -214,7 +214,7 @@ async function rollback(lane: Lane, ctx: Context, o: ResolvedOptions): Promise<v
   if (lane.broken !== undefined || txStatus(lane.client) === 'I') return;
   const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
   try {
-    await lane.run(s.ctx, { text: 'ROLLBACK' }, undefined);
+    await lane.run(s.ctx, sql('ROLLBACK'), undefined);
   } catch (e) {
     lane.markBroken(asError(e));
   } finally {
@@ -225,7 +225,7 @@ async function rollback(lane: Lane, ctx: Context, o: ResolvedOptions): Promise<v
 function commit(lane: Lane, ctx: Context): Promise<QueryResult> {
   return new Promise((resolve, reject) => {
     // withoutCancel: once sent, COMMIT is not interrupted by the end of ctx.
-    lane.exec(withoutCancel(ctx), { text: 'COMMIT' }, undefined, (err, res, sent) => {
+    lane.exec(withoutCancel(ctx), sql('COMMIT'), undefined, (err, res, sent) => {
       if (err === undefined) return resolve(res!);
       if (!sent) return reject(err); // never reached the server: the transaction was rolled back
       if (isServerError(err) && !isConnectionFailure(err, lane.client)) return reject(err); // definite failure
@@ -258,7 +258,7 @@ export async function runTransaction<T>(
   }
   const tx = new TxScope(state, ctx, undefined);
   try {
-    await lane.run(ctx, { text: begin }, undefined);
+    await lane.run(ctx, sql(begin), undefined);
   } catch (e) {
     await rollback(lane, ctx, o); // BEGIN may have run before the cancel landed
     throw e;
