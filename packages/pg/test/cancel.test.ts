@@ -207,6 +207,38 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     assert.ok(!(await backends(admin, app)).some((b) => b.pid === running.pid), 'the killed backend is gone');
   });
 
+  test('a cancel the server ignores: after cleanupTimeoutMs the connection is destroyed, never reused', async () => {
+    const lossy = makePool(database!, `${app}-lossy`, { max: 1 });
+    // A wrong secret key: the server drops the cancel request, as a proxy that eats cancels would.
+    lossy.on('connect', (c) => { (c as unknown as { secretKey: number }).secretKey ^= 0x5a5a5a5a; });
+    const ldb = wrapPool(lossy, { cleanupTimeoutMs: 200 });
+    try {
+      await ldb.query(background(), 'SELECT 1'); // connect
+      const scope = withCancel(background());
+      const p = ldb.query(scope.ctx, 'SELECT pg_sleep(2) /* lossy */');
+      await waitActive(admin, `${app}-lossy`, 'lossy');
+      scope.cancel();
+      await expectCanceled(p, scope.ctx);
+      await waitFor('the connection to be destroyed', async () => (lossy.totalCount === 0 ? true : undefined));
+      assert.equal((await ldb.query(background(), 'SELECT 8 AS eight')).rows[0].eight, 8, 'a new connection serves the next caller');
+    } finally {
+      await lossy.end();
+    }
+  });
+
+  test('a connection left inside a transaction by db.query is destroyed, not pooled', async () => {
+    const leaky = makePool(database!, `${app}-leaky`, { max: 1 });
+    const ldb = wrapPool(leaky);
+    try {
+      await ldb.query(background(), 'BEGIN');
+      await waitFor('the connection to be destroyed', async () => (leaky.totalCount === 0 ? true : undefined));
+      const r = await ldb.query(background(), `SELECT now() = statement_timestamp() AS fresh`);
+      assert.equal(r.rows[0].fresh, true, 'the next caller is not inside the leaked transaction');
+    } finally {
+      await leaky.end();
+    }
+  });
+
   test('wrapClient: a cancel stops only the statement it was meant for', async () => {
     const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-client` });
     client.on('error', () => {});
