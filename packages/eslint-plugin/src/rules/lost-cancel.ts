@@ -43,7 +43,13 @@ export default createRule<[], MessageIds>({
     const sc = context.sourceCode;
 
     function classifyScopeRef(id: TSESTree.Identifier, isCancelFn: boolean, fn: FunctionNode): RefUse {
-      if (enclosingFunction(id) !== fn) return { kind: 'deferred' };
+      const use = classifyUse(id, isCancelFn);
+      // A cancel inside a callback (an event handler, a timer, afterFunc) is a deferred cancel.
+      if (use.kind === 'cancel' && enclosingFunction(id) !== fn) return { kind: 'deferred' };
+      return use;
+    }
+
+    function classifyUse(id: TSESTree.Identifier, isCancelFn: boolean): RefUse {
       const { node, parent } = outerParent(id);
       if (isCancelFn) {
         if (parent?.type === AST_NODE_TYPES.CallExpression && parent.callee === node) return { kind: 'cancel', call: parent };
@@ -65,8 +71,14 @@ export default createRule<[], MessageIds>({
     /** The statement list and index that `node` sits in directly (climbing only through plain statements). */
     function anchorOf(node: TSESTree.Node, fn: FunctionNode): { list: TSESTree.Node[]; index: number } | undefined {
       let n: TSESTree.Node = node;
+      let skipped = false;
       for (let p = n.parent; p && p !== fn; n = p, p = p.parent) {
-        if (p.type === AST_NODE_TYPES.BlockStatement && p.parent?.type === AST_NODE_TYPES.TryStatement && p.parent.finalizer === p) continue;
+        // A cancel directly in a `finally` anchors at the try statement (once: outer blocks are lists).
+        if (!skipped && p.type === AST_NODE_TYPES.BlockStatement && p.parent?.type === AST_NODE_TYPES.TryStatement && p.parent.finalizer === p) {
+          skipped = true;
+          continue;
+        }
+        if (p.type === AST_NODE_TYPES.BlockStatement) skipped = true;
         if (p.type === AST_NODE_TYPES.BlockStatement || p.type === AST_NODE_TYPES.Program) {
           return { list: p.body, index: (p.body as TSESTree.Node[]).indexOf(n) };
         }

@@ -95,6 +95,18 @@ export default createRule<[], MessageIds>({
       return false;
     }
 
+    /** The statement's function is a non-async function passed straight to a call (an event handler). */
+    function inPlainCallback(node: TSESTree.Node): boolean {
+      const fn = enclosingFunction(node);
+      return !!fn && !fn.async && fn.parent?.type === AST_NODE_TYPES.CallExpression && fn.parent.arguments.includes(fn as TSESTree.CallExpressionArgument);
+    }
+
+    /** The chain ends in `.catch(h)` or `.then(a, b)`. */
+    function handlesRejection(e: TSESTree.CallExpression): boolean {
+      const c = unwrap(e.callee);
+      return (isMember(c, 'catch') && e.arguments.length > 0) || (isMember(c, 'then') && e.arguments.length > 1);
+    }
+
     return {
       ExpressionStatement(node) {
         let e = unwrap(node.expression);
@@ -116,6 +128,8 @@ export default createRule<[], MessageIds>({
         // `void work()` deliberately ignores a promise; only work bound to the live context is still floating.
         if (voided && !passesContext(e)) return;
         if (inExecutor(node)) return;
+        // An event callback cannot hand its promise to anyone; a chain that handles rejection is how it runs work.
+        if (inPlainCallback(node) && handlesRejection(e)) return;
         const fn = enclosingFunction(node);
         const suggest: TSESLint.SuggestionReportDescriptor<MessageIds>[] =
           fn?.async && unwrap(node.expression).type === AST_NODE_TYPES.CallExpression

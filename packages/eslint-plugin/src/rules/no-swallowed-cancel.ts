@@ -41,6 +41,7 @@ export default createRule<[], MessageIds>({
       let found = false;
       walk(root, (n) => {
         if (found) return false;
+        if (a.coreCall(n) === 'withoutCancel') return false; // detached: not the caller's cancellation
         if (n.type === AST_NODE_TYPES.CallExpression || n.type === AST_NODE_TYPES.NewExpression) {
           if (n.callee.type === AST_NODE_TYPES.MemberExpression) {
             const name = propertyName(n.callee);

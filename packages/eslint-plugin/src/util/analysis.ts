@@ -433,7 +433,7 @@ export class FileAnalysis {
           }
         }
       }
-      if (kind && kind !== 'options') note(v, kind, id.name, id.range[0]);
+      if (kind && kind !== 'options') note(v, kind, id.name, init.range[1]);
     }
     result.contextText = contextText;
     result.signalText = signalText;

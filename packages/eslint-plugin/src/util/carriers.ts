@@ -23,6 +23,10 @@ const IGNORED_METHODS = new Set([
   'removeEventListener',
   'createReadStream',
   'createWriteStream',
+  // stream adapters: the pipeline (or consumer) they are handed to carries the signal
+  'from',
+  'fromWeb',
+  'toWeb',
   'it',
   'test',
   'describe',
