@@ -1,0 +1,169 @@
+/**
+ * The propagation codec: what crosses a service boundary with a request, for any transport that
+ * has string headers (HTTP, gRPC metadata, AMQP/NATS/Kafka message headers).
+ *
+ * - `inject(ctx, headers)` writes the remaining budget (minus a safety margin) in
+ *   `ctxkit-timeout-ms` (and optionally `grpc-timeout`), the trace context, and allowlisted
+ *   baggage.
+ * - `extract(headers, parent)` reads them back into a new cancellable child of `parent` whose
+ *   deadline is the smallest of the inbound budgets and the server's own limits.
+ */
+import { remaining, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
+import {
+  formatGrpcTimeout, GRPC_TIMEOUT_HEADER, inboundBudget, resolveBudgetOptions, TIMEOUT_HEADER,
+  type BudgetOptions, type ResolvedBudget,
+} from './budget.js';
+import { allowSet, getBaggage, parseBaggage, serializeBaggage, withBaggageUnchecked } from './baggage.js';
+import { checkHeaders, readHeader, singleValue, writeHeader, type HeaderSink, type HeaderSource } from './headers.js';
+import { getTraceContext, isValidTraceparent, isValidTracestate, withTraceUnchecked } from './trace.js';
+
+/** Options of `extract` (and of every server binding, which calls it). */
+export interface ExtractOptions extends BudgetOptions {
+  /**
+   * Baggage names accepted from the wire (an allowlist; default none). Accepted members become
+   * `getBaggage(ctx)` entries.
+   */
+  baggage?: readonly string[];
+}
+
+/** Options of `inject` (and of `ctxFetch`). */
+export interface InjectOptions {
+  /**
+   * Safety margin subtracted from the remaining budget before it is sent, milliseconds (the time
+   * the request spends on the wire and in the receiver's framing). Default 5.
+   */
+  marginMs?: number;
+  /** Also write `grpc-timeout` (for gRPC servers and proxies that read it). Default false. */
+  grpcTimeout?: boolean;
+  /** Baggage names sent (an allowlist; default none): taken from `getBaggage(ctx)`. */
+  baggage?: readonly string[];
+}
+
+/** @internal */
+export interface ResolvedExtract extends ResolvedBudget {
+  baggage: ReadonlySet<string>;
+}
+
+/** @internal */
+export interface ResolvedInject {
+  marginMs: number;
+  grpcTimeout: boolean;
+  baggage: ReadonlySet<string>;
+}
+
+/** Default safety margin of `inject`, milliseconds. */
+export const DEFAULT_MARGIN_MS = 5;
+
+const extractCache = new WeakMap<object, ResolvedExtract>();
+const injectCache = new WeakMap<object, ResolvedInject>();
+const DEFAULT_EXTRACT: ResolvedExtract = { ...resolveBudgetOptions(undefined, 'extract'), baggage: new Set() };
+const DEFAULT_INJECT: ResolvedInject = { marginMs: DEFAULT_MARGIN_MS, grpcTimeout: false, baggage: new Set() };
+
+/**
+ * Validates extract options (throws `TypeError` naming the bad option). Options objects are read
+ * once and cached: mutate a copy, not the object in use. @internal
+ */
+export function resolveExtract(o: ExtractOptions | undefined, fn: string): ResolvedExtract {
+  if (o === undefined) return DEFAULT_EXTRACT;
+  let r = typeof o === 'object' && o !== null ? extractCache.get(o) : undefined;
+  if (r === undefined) {
+    r = { ...resolveBudgetOptions(o, fn), baggage: allowSet(o.baggage, fn) };
+    extractCache.set(o, r);
+  }
+  return r;
+}
+
+/** Validates inject options (throws `TypeError`); cached like `resolveExtract`. @internal */
+export function resolveInject(o: InjectOptions | undefined, fn: string): ResolvedInject {
+  if (o === undefined) return DEFAULT_INJECT;
+  if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options must be an object`);
+  let r = injectCache.get(o);
+  if (r === undefined) {
+    const m = o.marginMs ?? DEFAULT_MARGIN_MS;
+    if (typeof m !== 'number' || !Number.isFinite(m) || m < 0) {
+      throw new TypeError(`${fn}: options.marginMs must be a finite non-negative number, got ${String(m)}`);
+    }
+    r = { marginMs: m, grpcTimeout: o.grpcTimeout === true, baggage: allowSet(o.baggage, fn) };
+    injectCache.set(o, r);
+  }
+  return r;
+}
+
+/**
+ * Writes `ctx`'s propagation headers into `headers` and returns `headers`:
+ * - `ctxkit-timeout-ms`: the remaining budget minus `marginMs`, floored, never below 0 (only when
+ *   `ctx` has a deadline); with `grpcTimeout: true` also `grpc-timeout`;
+ * - `traceparent`/`tracestate` when `ctx` carries a trace context;
+ * - `baggage`: the members of `getBaggage(ctx)` named in the `baggage` allowlist, within the W3C
+ *   limits (180 members, 8192 bytes).
+ * Existing values of those headers are overwritten. Throws `TypeError` for bad arguments only.
+ */
+export function inject<H extends HeaderSink>(ctx: Context, headers: H, options?: InjectOptions): H {
+  checkHeaders(headers, 'inject', 'sink');
+  injectResolved(ctx, headers, resolveInject(options, 'inject'));
+  return headers;
+}
+
+/** @internal */
+export function injectResolved(ctx: Context, headers: HeaderSink, o: ResolvedInject): void {
+  const rem = remaining(ctx);
+  if (rem !== Infinity) {
+    const budget = Math.max(0, rem - o.marginMs);
+    writeHeader(headers, TIMEOUT_HEADER, String(Math.floor(budget)));
+    if (o.grpcTimeout) writeHeader(headers, GRPC_TIMEOUT_HEADER, formatGrpcTimeout(budget));
+  }
+  const trace = getTraceContext(ctx);
+  if (trace !== undefined) {
+    writeHeader(headers, 'traceparent', trace.traceparent);
+    if (trace.tracestate !== undefined) writeHeader(headers, 'tracestate', trace.tracestate);
+  }
+  if (o.baggage.size > 0) {
+    const b = serializeBaggage(getBaggage(ctx), o.baggage);
+    if (b !== undefined) writeHeader(headers, 'baggage', b);
+  }
+}
+
+/**
+ * Reads propagation headers from `headers` and returns a new cancellable child of `parent` (the
+ * caller owns it and must `cancel()` it when the work is done):
+ * - its deadline is the smallest of the inbound budgets (`ctxkit-timeout-ms`, `grpc-timeout`,
+ *   `x-envoy-expected-rq-timeout-ms`), `timeoutMs` and `maxTimeoutMs`; none of them, no
+ *   deadline (an exhausted budget gives a context that has already ended with
+ *   `DeadlineExceededError`);
+ * - a valid `traceparent` (and its `tracestate`) becomes `getTraceContext(ctx)`; invalid trace
+ *   headers are ignored, as W3C requires;
+ * - allowlisted `baggage` members become `getBaggage(ctx)`.
+ * A malformed budget header throws `InvalidHeaderError` (status 400, message naming the header)
+ * unless `invalid: 'ignore'`. With `inbound: false` only the local limits apply.
+ */
+export function extract(headers: HeaderSource, parent: Context, options?: ExtractOptions): CancelScope {
+  checkHeaders(headers, 'extract', 'source');
+  return extractResolved(headers, parent, resolveExtract(options, 'extract'));
+}
+
+/** @internal */
+export function extractResolved(headers: HeaderSource, parent: Context, o: ResolvedExtract): CancelScope {
+  const budget = inboundBudget(headers, o);
+  let ctx = parent;
+  if (o.inbound) {
+    const tp = singleValue(readHeader(headers, 'traceparent'));
+    if (typeof tp === 'string' && isValidTraceparent(tp)) {
+      const ts = singleValue(readHeader(headers, 'tracestate'));
+      ctx = withTraceUnchecked(ctx, typeof ts === 'string' && isValidTracestate(ts)
+        ? { traceparent: tp, tracestate: ts }
+        : { traceparent: tp });
+    }
+    if (o.baggage.size > 0) {
+      const raw = readHeader(headers, 'baggage');
+      const text = Array.isArray(raw) ? raw.filter((x) => typeof x === 'string').join(',') : singleValue(raw);
+      if (typeof text === 'string') {
+        const got = parseBaggage(text, o.baggage);
+        if (got !== undefined) {
+          const base = getBaggage(ctx);
+          ctx = withBaggageUnchecked(ctx, base.size === 0 ? got : new Map([...base, ...got]));
+        }
+      }
+    }
+  }
+  return budget === Infinity ? withCancel(ctx) : withTimeout(ctx, budget);
+}

@@ -1,0 +1,262 @@
+/**
+ * `ctxFetch`: the platform `fetch`, bound to a context from the first byte to the last.
+ */
+import { fromSignal, isContext, startOperation, withCancel, type CancelScope, type Context, type OperationHandle } from '@ctxkit/core';
+import { injectResolved, resolveInject, type InjectOptions, type ResolvedInject } from './codec.js';
+
+/** The `fetch` signature ctxFetch calls (the global one by default). */
+export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** `RequestInit` plus the propagation options of `inject` and an optional `fetch` implementation. */
+export interface CtxFetchInit extends RequestInit, InjectOptions {
+  /** The fetch implementation to call. Default `globalThis.fetch`. */
+  fetch?: FetchFunction;
+}
+
+/** Statuses `new Response` refuses a body for. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** State of one call, shared by the body wrapper, the abort listener and the finalizer. */
+interface Call {
+  settled: boolean;
+  ctx: Context;
+  scope: CancelScope;
+  op: OperationHandle;
+  userSignal: AbortSignal | undefined;
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Weak, so the context never keeps an abandoned body (and its connection) reachable. */
+  controller: WeakRef<ReadableStreamDefaultController<Uint8Array>> | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * An abandoned body (its Response dropped without reading or cancelling it) is released when it
+ * is garbage collected: the request is aborted (the connection closes, the far side sees it),
+ * the context's link removed, the operation reported settled.
+ */
+const finalizer = new FinalizationRegistry<Call>((call) => {
+  if (call.settled) return;
+  call.reader?.cancel().catch(noop);
+  settle(call, undefined, true);
+});
+
+function noop(): void {}
+
+/** Ends the call once: removes the listener and the link on ctx, reports the operation. */
+function settle(call: Call, error: unknown, failed: boolean): void {
+  if (call.settled) return;
+  call.settled = true;
+  if (call.onAbort !== undefined) call.scope.ctx.signal.removeEventListener('abort', call.onAbort);
+  call.onAbort = undefined;
+  finalizer.unregister(call);
+  call.scope.cancel();
+  if (failed) call.op.end(error);
+  else call.op.end();
+}
+
+/** What a failure means to the caller: ctx.err when ctx ended, the caller's own abort reason, else the error itself. */
+function mapError(call: Call, e: unknown): unknown {
+  const err = call.ctx.err;
+  if (err !== undefined) return err;
+  const us = call.userSignal;
+  if (us !== undefined && us.aborted) return us.reason;
+  return e;
+}
+
+function describeInput(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (input instanceof URL) return input.href;
+  if (typeof Request !== 'undefined' && input instanceof Request) return input.url;
+  return String(input);
+}
+
+/**
+ * `fetch(input, init)` bound to `ctx`:
+ * - fails fast with `ctx.err`, without touching the network, when `ctx` has already ended;
+ * - sends `ctx`'s remaining budget minus `marginMs` (`ctxkit-timeout-ms`, optionally
+ *   `grpc-timeout`), its trace context and allowlisted baggage (see `inject`);
+ * - rejects with `ctx.err` when `ctx` ends before the response arrives, and makes every body read
+ *   (`res.json()`, `res.text()`, `res.body` streaming) reject with `ctx.err` when `ctx` ends
+ *   before the body has been read to the end — the request is aborted, so the server sees its
+ *   client leave;
+ * - honours the caller's own `init.signal` (rejecting with its reason, as fetch does) without
+ *   `AbortSignal.any`;
+ * - reports the request to core's hooks (`startOperation`) until the body is read, cancelled or
+ *   abandoned.
+ * Rules of use: read the body to the end or cancel it (`await res.body?.cancel()`). A body that
+ * is dropped unread stays linked to `ctx` (holding its connection) until `ctx` ends or the
+ * response is garbage collected, whichever comes first. Other errors (network, DNS) reject as
+ * fetch would. Throws `TypeError` synchronously only for a non-context `ctx` or bad options.
+ */
+export function ctxFetch(ctx: Context, input: string | URL | Request, init?: CtxFetchInit): Promise<Response> {
+  if (!isContext(ctx)) throw new TypeError('ctxFetch: ctx must be a Context from @ctxkit/core (use background() at the top)');
+  const o = resolveInject(init === undefined ? undefined : pickInject(init), 'ctxFetch');
+  return fetchResolved(ctx, input, init, o, init?.fetch);
+}
+
+function pickInject(init: CtxFetchInit): InjectOptions | undefined {
+  if (init.marginMs === undefined && init.grpcTimeout === undefined && init.baggage === undefined) return undefined;
+  return init;
+}
+
+function fetchResolved(ctx: Context, input: string | URL | Request, init: CtxFetchInit | undefined, o: ResolvedInject, fetchFn: FetchFunction | undefined): Promise<Response> {
+  const isRequest = typeof Request !== 'undefined' && input instanceof Request;
+  const method = init?.method ?? (isRequest ? input.method : 'GET');
+  const op = startOperation(ctx, `fetch ${method.toUpperCase()} ${describeInput(input)}`);
+  const err = ctx.err;
+  if (err !== undefined) {
+    op.end(err);
+    return Promise.reject(err);
+  }
+  const f = fetchFn ?? globalThis.fetch;
+  if (typeof f !== 'function') {
+    const e = new TypeError('ctxFetch: no fetch implementation (pass init.fetch)');
+    op.end(e);
+    return Promise.reject(e);
+  }
+  const userSignal = init?.signal ?? (isRequest ? input.signal : undefined) ?? undefined;
+  let scope: CancelScope;
+  let headers: Headers;
+  try {
+    scope = userSignal != null ? fromSignal(ctx, userSignal) : withCancel(ctx);
+    headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+  } catch (e) {
+    op.end(e);
+    return Promise.reject(e);
+  }
+  const call: Call = {
+    settled: false, ctx, scope, op, userSignal: userSignal ?? undefined,
+    reader: undefined, controller: undefined, onAbort: undefined,
+  };
+  if (scope.ctx.err !== undefined) {
+    const e = mapError(call, scope.ctx.err);
+    settle(call, e, true);
+    return Promise.reject(e);
+  }
+  injectResolved(ctx, headers, o);
+  const req: RequestInit = { ...init, headers, signal: scope.ctx.signal };
+  delete (req as CtxFetchInit).fetch;
+  delete (req as CtxFetchInit).marginMs;
+  delete (req as CtxFetchInit).grpcTimeout;
+  delete (req as CtxFetchInit).baggage;
+  let p: Promise<Response>;
+  try {
+    p = f(input, req);
+  } catch (e) {
+    settle(call, e, true);
+    return Promise.reject(e);
+  }
+  return Promise.resolve(p).then(
+    (res) => wrapResponse(call, res),
+    (e: unknown) => {
+      const m = mapError(call, e);
+      settle(call, m, true);
+      throw m;
+    },
+  );
+}
+
+function wrapResponse(call: Call, res: Response): Response {
+  const body = res.body;
+  if (body === null || NULL_BODY.has(res.status) || res.status < 200 || res.status > 599) {
+    if (body !== null) body.cancel().catch(noop);
+    settle(call, undefined, false);
+    return res;
+  }
+  const ended = call.ctx.err ?? call.scope.ctx.err;
+  if (ended !== undefined) {
+    const e = mapError(call, ended);
+    body.cancel(e).catch(noop);
+    settle(call, e, true);
+    throw e;
+  }
+  const reader = body.getReader();
+  call.reader = reader;
+  const out = new ReadableStream<Uint8Array>({
+    start(controller) {
+      call.controller = new WeakRef(controller);
+    },
+    async pull(controller) {
+      if (call.settled) return;
+      const ended = call.scope.ctx.err;
+      if (ended !== undefined) {
+        const e = mapError(call, ended);
+        reader.cancel(e).catch(noop);
+        settle(call, e, true);
+        controller.error(e);
+        return;
+      }
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e0) {
+        const e = mapError(call, e0);
+        const first = !call.settled;
+        settle(call, e, true);
+        if (first) controller.error(e);
+        return;
+      }
+      if (call.settled) return; // errored by the abort listener meanwhile
+      if (r.done) {
+        settle(call, undefined, false);
+        controller.close();
+      } else {
+        controller.enqueue(r.value);
+      }
+    },
+    cancel(reason) {
+      if (call.settled) return undefined;
+      const p = reader.cancel(reason);
+      settle(call, undefined, false);
+      return p.then(noop, noop);
+    },
+  }, { highWaterMark: 0 });
+  // When ctx (or the caller's signal) ends while nobody is reading, settle at once: reads reject
+  // with ctx.err from then on, and the operation is reported ended.
+  const onAbort = (): void => {
+    if (call.settled) return;
+    const e = mapError(call, call.scope.ctx.err);
+    reader.cancel(e).catch(noop);
+    const c = call.controller?.deref();
+    settle(call, e, true);
+    if (c !== undefined) {
+      try {
+        c.error(e);
+      } catch {
+        // already closed or errored
+      }
+    }
+  };
+  call.onAbort = onAbort;
+  call.scope.ctx.signal.addEventListener('abort', onAbort, { once: true });
+  finalizer.register(out, call, call);
+  const wrapped = new Response(out, { status: res.status, statusText: res.statusText, headers: res.headers });
+  Object.defineProperties(wrapped, {
+    url: { value: res.url, enumerable: true },
+    redirected: { value: res.redirected, enumerable: true },
+    type: { value: res.type, enumerable: true },
+  });
+  return wrapped;
+}
+
+/**
+ * A `ctxFetch` with default options (`marginMs`, `grpcTimeout`, `baggage`, `fetch`), e.g. one per
+ * downstream service. Options given per call override the defaults.
+ */
+export function createFetch(defaults: CtxFetchInit): (ctx: Context, input: string | URL | Request, init?: CtxFetchInit) => Promise<Response> {
+  if (defaults === null || typeof defaults !== 'object') throw new TypeError('createFetch: defaults must be an object');
+  const base = resolveInject(pickInject(defaults), 'createFetch');
+  const baseFetch = defaults.fetch;
+  const { fetch: _f, marginMs: _m, grpcTimeout: _g, baggage: _b, ...baseInit } = defaults;
+  return (ctx, input, init) => {
+    if (!isContext(ctx)) throw new TypeError('ctxFetch: ctx must be a Context from @ctxkit/core (use background() at the top)');
+    const own = init === undefined ? undefined : pickInject(init);
+    const o = own === undefined ? base : resolveInject({
+      marginMs: own.marginMs ?? base.marginMs,
+      grpcTimeout: own.grpcTimeout ?? base.grpcTimeout,
+      baggage: own.baggage ?? [...base.baggage],
+    }, 'ctxFetch');
+    const merged: CtxFetchInit = init === undefined ? baseInit : { ...baseInit, ...init };
+    return fetchResolved(ctx, input, merged, o, init?.fetch ?? baseFetch);
+  };
+}

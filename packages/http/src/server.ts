@@ -1,0 +1,212 @@
+/**
+ * The node:http binding: one context per request, ending when the client leaves, when the budget
+ * runs out, or once the response has been sent.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  background, cause, isContext, isDeadlineExceeded, withCancel, type CancelScope, type Context,
+} from '@ctxkit/core';
+import { runWith } from '@ctxkit/core/node';
+import { extractResolved, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
+import { ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError } from './errors.js';
+
+/** Options of `contextFromRequest` and of every framework adapter. */
+export interface RequestContextOptions extends ExtractOptions {
+  /**
+   * The parent of every request context (e.g. a server context cancelled at shutdown, so every
+   * in-flight request ends with it). Default `background()`.
+   */
+  parent?: Context;
+}
+
+/** @internal The property under which the request's context is kept on `req`. */
+export const kContext: unique symbol = Symbol.for('@ctxkit/http request context') as never;
+
+type WithContext = IncomingMessage & { [kContext]?: Context };
+
+/** @internal Resolved options (validated once). */
+export interface ResolvedRequestOptions extends ResolvedExtract {
+  parent: Context;
+}
+
+const resolvedCache = new WeakMap<object, ResolvedRequestOptions>();
+let defaultResolved: ResolvedRequestOptions | undefined;
+
+/** @internal Validates options, throwing `TypeError` naming the bad one; cached per object. */
+export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: string): ResolvedRequestOptions {
+  if (o === undefined) return (defaultResolved ??= { ...resolveExtract(undefined, fn), parent: background() });
+  let r = typeof o === 'object' && o !== null ? resolvedCache.get(o) : undefined;
+  if (r === undefined) {
+    const parent = o.parent ?? background();
+    if (!isContext(parent)) throw new TypeError(`${fn}: options.parent must be a Context from @ctxkit/core`);
+    r = { ...resolveExtract(o, fn), parent };
+    resolvedCache.set(o, r);
+  }
+  return r;
+}
+
+/**
+ * @internal Makes the request's scope, or returns the `InvalidHeaderError` when a budget header
+ * is malformed (the caller answers 400 its own way). Binds the scope to the response's lifecycle.
+ */
+export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
+  let scope: CancelScope;
+  try {
+    scope = extractResolved(req.headers, o.parent, o);
+  } catch (e) {
+    if (e instanceof InvalidHeaderError) return e;
+    throw e;
+  }
+  (req as WithContext)[kContext] = scope.ctx;
+  watch(req, res, scope);
+  return scope;
+}
+
+/**
+ * Ends `scope` when `res` closes: with `ResponseFinishedError` when the response was completely
+ * sent, with `ClientDisconnectedError` otherwise. The socket's 'close' also counts (a pipelined
+ * request whose response has no socket yet); that listener is removed when this request's
+ * response closes, so a keep-alive connection never collects listeners nor ends a later request.
+ * `req`'s own 'close' is never used: it fires as soon as a request body has been read.
+ */
+function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): void {
+  const socket = req.socket as IncomingMessage['socket'] | null | undefined;
+  if (res.writableFinished) {
+    scope.cancel(ResponseFinishedError.make());
+    return;
+  }
+  if (res.destroyed || socket == null || socket.destroyed) {
+    scope.cancel(ClientDisconnectedError.make());
+    return;
+  }
+  const onClose = (): void => {
+    res.removeListener('close', onClose);
+    socket.removeListener('close', onClose);
+    scope.cancel(res.writableFinished ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+  };
+  res.on('close', onClose);
+  socket.on('close', onClose);
+}
+
+function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
+  if (res.headersSent || res.writableEnded) return;
+  const body = `${e.message}\n`;
+  res.writeHead(e.status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * Makes the context of one node:http request and returns its scope. The context ends:
+ * - when the client goes away before the response has been completely sent — `CanceledError`,
+ *   `cause(ctx)` a `ClientDisconnectedError` (detected on the response and its socket, never on
+ *   `req` 'close', so a POST whose body has been read is NOT cancelled while its client waits);
+ * - when the effective budget runs out — `DeadlineExceededError` (the smallest of the inbound
+ *   `ctxkit-timeout-ms` / `grpc-timeout` / `x-envoy-expected-rq-timeout-ms`, `timeoutMs`,
+ *   `maxTimeoutMs`; with none of them, no deadline);
+ * - once the response has been completely sent — `CanceledError`, `cause(ctx)` a
+ *   `ResponseFinishedError` (as Go ends a request's context when its handler returns). Work
+ *   meant to outlive the response must run on `withoutCancel(ctx)` with its own timeout.
+ * - when `scope.cancel()` is called or `options.parent` ends.
+ * A malformed budget header is answered `400` with a message naming the header (unless
+ * `invalid: 'ignore'`), and the returned context has already ended with that
+ * `InvalidHeaderError` as cause: check `scope.ctx.err` before handling (or use `contextHandler`).
+ * The binding removes its listeners when the response closes; on a keep-alive connection one
+ * request's end never touches the next. Throws `TypeError` for bad options only.
+ */
+export function contextFromRequest(req: IncomingMessage, res: ServerResponse, options?: RequestContextOptions): CancelScope {
+  if (req === null || typeof req !== 'object' || typeof (req as { headers?: unknown }).headers !== 'object') {
+    throw new TypeError('contextFromRequest: req must be a node:http IncomingMessage');
+  }
+  if (res === null || typeof res !== 'object' || typeof (res as { on?: unknown }).on !== 'function') {
+    throw new TypeError('contextFromRequest: res must be a node:http ServerResponse');
+  }
+  const o = resolveRequestOptions(options, 'contextFromRequest');
+  const r = bindRequest(req, res, o);
+  if (!(r instanceof InvalidHeaderError)) return r;
+  const scope = withCancel(o.parent);
+  scope.cancel(r);
+  (req as WithContext)[kContext] = scope.ctx;
+  answerInvalid(res, r);
+  return scope;
+}
+
+/**
+ * The context `contextFromRequest` (or a framework adapter) made for `req`. Throws `TypeError`
+ * when there is none — the binding or middleware is not installed on this route.
+ */
+export function getRequestContext(req: IncomingMessage): Context {
+  const ctx = (req as WithContext | null | undefined)?.[kContext];
+  if (ctx === undefined) {
+    throw new TypeError('getRequestContext: this request has no context — call contextFromRequest(req, res) (or install the framework middleware) first');
+  }
+  return ctx;
+}
+
+/** A request handler that receives the request's context first. */
+export type ContextRequestHandler = (ctx: Context, req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** Options of `contextHandler`. */
+export interface ContextHandlerOptions extends RequestContextOptions {
+  /**
+   * Called when the handler throws or rejects, instead of the default answer. Default: when the
+   * response has not started, 504 for an ended budget, nothing when the client left (the
+   * connection is gone), 500 otherwise; when it has started, the response is destroyed.
+   */
+  onError?: (error: unknown, ctx: Context, req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * Wraps `handler` as a node:http request listener: makes the request's context with
+ * `contextFromRequest`, answers 400 for malformed budget headers without calling `handler`, then
+ * calls `handler(ctx, req, res)` with `ctx` also bound for `current()` (`@ctxkit/core/node`),
+ * and turns a throw or rejection into an answer (see `onError`) so it can never crash the
+ * process. The handler still writes the response itself; the context ends once it is sent.
+ */
+export function contextHandler(handler: ContextRequestHandler, options?: ContextHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  if (typeof handler !== 'function') throw new TypeError('contextHandler: handler must be a function');
+  const o = resolveRequestOptions(options, 'contextHandler');
+  const onError = options?.onError;
+  if (onError !== undefined && typeof onError !== 'function') throw new TypeError('contextHandler: options.onError must be a function');
+  return (req, res) => {
+    const r = bindRequest(req, res, o);
+    if (r instanceof InvalidHeaderError) {
+      answerInvalid(res, r);
+      return;
+    }
+    const ctx = r.ctx;
+    const fail = (e: unknown): void => {
+      if (onError !== undefined) {
+        try {
+          onError(e, ctx, req, res);
+        } catch (e2) {
+          defaultOnError(e2, ctx, res);
+        }
+      } else {
+        defaultOnError(e, ctx, res);
+      }
+    };
+    try {
+      const out = runWith(ctx, () => handler(ctx, req, res));
+      if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
+        (out as PromiseLike<unknown>).then(undefined, fail);
+      }
+    } catch (e) {
+      fail(e);
+    }
+  };
+}
+
+function defaultOnError(e: unknown, ctx: Context, res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (cause(ctx) instanceof ClientDisconnectedError || res.destroyed) return;
+  const status = isDeadlineExceeded(e) || isDeadlineExceeded(ctx.err) ? 504 : 500;
+  const body = status === 504 ? 'deadline exceeded\n' : 'internal server error\n';
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,111 @@
+// Shared test plumbing: real servers on loopback, raw clients, and a hook-based tally of
+// cancellable contexts and operations (so each file can check nothing is left running).
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { installClock, subscribe, type Clock, type Context } from '@ctxkit/core';
+
+export interface Served {
+  server: http.Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts `server` on an ephemeral loopback port. */
+export async function serve(server: http.Server): Promise<Served> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A promise with its resolver exposed: the server side signals events the test waits for. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Opens a raw TCP connection to `port` and writes `head` (+ optional body part). */
+export async function rawRequest(port: number, head: string, body?: Buffer): Promise<net.Socket> {
+  const s = net.connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  s.on('error', () => {});
+  s.write(head);
+  if (body !== undefined) s.write(body);
+  return s;
+}
+
+/** Reads from `s` until it has a complete response head and returns it (status line + headers). */
+export async function readHead(s: net.Socket): Promise<string> {
+  let buf = '';
+  for await (const chunk of s) {
+    buf += (chunk as Buffer).toString('latin1');
+    const i = buf.indexOf('\r\n\r\n');
+    if (i >= 0) return buf;
+  }
+  return buf;
+}
+
+/** Counts contexts created/ended and operations started/settled while active. */
+export function tally(): { live(): number; liveKinds(): string[]; openOps(): string[]; stop(): void } {
+  const liveSet = new Map<Context, string>();
+  const ops = new Map<object, string>();
+  const stop = subscribe({
+    contextCreated(ctx, _parent, kind) {
+      if (kind !== 'value' && kind !== 'withoutCancel' && ctx.err === undefined) liveSet.set(ctx, kind + ' ' + new Error().stack!.split('\n').slice(3, 9).join(' | '));
+    },
+    contextEnded(ctx) {
+      liveSet.delete(ctx);
+    },
+    operationStarted(op) {
+      ops.set(op, op.label);
+    },
+    operationSettled(op) {
+      ops.delete(op);
+    },
+  });
+  return { live: () => liveSet.size, liveKinds: () => [...liveSet.values()], openOps: () => [...ops.values()], stop };
+}
+
+/** A hand-driven clock (until @ctxkit/testing's useManualClock is available): time moves only by advance(). */
+export function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void; install(): () => void } {
+  let t = start;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  let seq = 0;
+  const clock: Clock = {
+    now: () => t,
+    setTimer(fn, ms) {
+      const id = ++seq;
+      timers.set(id, { at: t + ms, fn });
+      return id;
+    },
+    clearTimer(h) {
+      timers.delete(h as number);
+    },
+  };
+  return {
+    now: () => t,
+    advance(ms) {
+      t += ms;
+      for (const [id, tm] of [...timers].sort((a, b) => a[1].at - b[1].at)) {
+        if (tm.at <= t && timers.delete(id)) tm.fn();
+      }
+    },
+    install: () => installClock(clock),
+  };
+}
