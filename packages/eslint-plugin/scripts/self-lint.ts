@@ -20,7 +20,7 @@ export async function selfLint(): Promise<ESLint.LintResult[]> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const results = await selfLint();
   const eslint = new ESLint({ cwd: repoRoot });
-  const text = (await eslint.loadFormatter('stylish')).format(results);
+  const text = await (await eslint.loadFormatter('stylish')).format(results);
   const count = results.reduce((n, r) => n + r.errorCount + r.warningCount, 0);
   process.stdout.write(text || `self-lint: ${results.length} files, no findings\n`);
   process.exitCode = count > 0 ? 1 : 0;
