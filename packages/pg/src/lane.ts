@@ -67,6 +67,7 @@ class Job {
     readonly config: Sendable,
     readonly scope: Scope | undefined,
     readonly cb: Callback,
+    readonly group: object | undefined,
   ) {}
 }
 
@@ -81,29 +82,41 @@ export class Lane {
   sessionTimeoutMs = 0;
   private running: Job | undefined = undefined;
   private readonly queue: Job[] = [];
+  /** The group whose statements alone may start now (see `exec`). */
+  private owner: object | undefined = undefined;
 
   constructor(readonly client: ClientBase, public cleanupTimeoutMs: number) {}
 
   /**
    * Runs `config` (already copied: node-postgres writes into it) when the lane is free and calls
    * `cb` exactly once. When `ctx` ends first, `cb` gets `ctx.err` — at once if still queued,
-   * after the cancel cycle if running. `scope` makes it subject to `interrupt(scope)`.
+   * after the cancel cycle if running. `scope` makes it subject to `interrupt(scope)`. `group`
+   * marks statements that must run back to back (e.g. SET statement_timeout, the statement, SET
+   * back): once one of them starts, only statements of that group start until `endGroup(group)`.
    */
-  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback): void {
-    const job = new Job(ctx, config, scope, cb);
-    if (this.running === undefined && this.queue.length === 0) {
+  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback, group?: object): void {
+    const job = new Job(ctx, config, scope, cb, group);
+    if (this.running === undefined && this.queue.length === 0 && (this.owner === undefined || this.owner === group)) {
       this.start(job);
     } else {
       this.queue.push(job);
       job.stopWatch = afterFunc(ctx, () => this.onCtxEnd(job));
+      this.pump();
     }
   }
 
   /** `exec` as a promise. */
-  run(ctx: Context, config: Sendable, scope: Scope | undefined): Promise<QueryResult> {
+  run(ctx: Context, config: Sendable, scope: Scope | undefined, group?: object): Promise<QueryResult> {
     return new Promise((resolve, reject) => {
-      this.exec(ctx, config, scope, (err, res) => (err !== undefined ? reject(err) : resolve(res!)));
+      this.exec(ctx, config, scope, (err, res) => (err !== undefined ? reject(err) : resolve(res!)), group);
     });
+  }
+
+  /** Ends `group` (see `exec`): other statements may start again. Idempotent. */
+  endGroup(group: object): void {
+    if (this.owner !== group) return;
+    this.owner = undefined;
+    this.pump();
   }
 
   /**
@@ -138,7 +151,12 @@ export class Lane {
   }
 
   private pump(): void {
-    while (this.running === undefined && this.queue.length > 0) this.start(this.queue.shift()!);
+    while (this.running === undefined && this.queue.length > 0) {
+      const owner = this.owner;
+      const i = owner === undefined ? 0 : this.queue.findIndex((j) => j.group === owner);
+      if (i < 0) return;
+      this.start(this.queue.splice(i, 1)[0]!);
+    }
   }
 
   private start(job: Job): void {
@@ -147,6 +165,7 @@ export class Lane {
     if (ended !== undefined) return this.abandon(job, ended);
     job.state = RUNNING;
     this.running = job;
+    if (job.group !== undefined) this.owner = job.group;
     job.stopWatch ??= afterFunc(job.ctx, () => this.onCtxEnd(job));
     try {
       const cb = (err: unknown, res: QueryResult): void => this.onSettled(job, err, res);

@@ -53,9 +53,9 @@ export function quoteLiteral(s: string): string {
  * Reads the session's statement_timeout into `lane` (once per connection). Rejects like any
  * statement run under `ctx`.
  */
-export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined): Promise<void> {
+export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined, group?: object): Promise<void> {
   if (lane.sessionTimeoutText !== undefined) return;
-  const res = await lane.run(ctx, sql('SHOW statement_timeout'), scope);
+  const res = await lane.run(ctx, sql('SHOW statement_timeout'), scope, group);
   const text = String((res.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
   lane.sessionTimeoutText = text;
   lane.sessionTimeoutMs = parseStatementTimeout(text) ?? 0;
@@ -83,34 +83,54 @@ export function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown 
  * (never rejected) settles once the session is back to its own setting. A session that already
  * has a stricter timeout gets the plain statement.
  */
-export async function runWithSessionTimeout(
+export function runWithSessionTimeout(
   lane: Lane,
   ctx: Context,
   config: Sendable,
   o: ResolvedOptions,
   deliver: (err: unknown, res: QueryResult | undefined) => void,
 ): Promise<void> {
-  try {
-    await readSessionTimeout(lane, ctx, undefined);
-  } catch (e) {
-    deliver(e, undefined);
-    return;
-  }
+  // One group: no other statement on this connection may run between SET and SET back.
+  const group = {};
+  if (lane.sessionTimeoutText !== undefined) return armAndRun(lane, ctx, config, o, deliver, group);
+  return readSessionTimeout(lane, ctx, undefined, group).then(
+    () => armAndRun(lane, ctx, config, o, deliver, group),
+    (e: unknown) => {
+      lane.endGroup(group);
+      deliver(e, undefined);
+    },
+  );
+}
+
+function armAndRun(
+  lane: Lane,
+  ctx: Context,
+  config: Sendable,
+  o: ResolvedOptions,
+  deliver: (err: unknown, res: QueryResult | undefined) => void,
+  group: object,
+): Promise<void> {
+  const done = (): void => lane.endGroup(group);
   const budget = budgetMs([ctx], o.marginMs);
   if (!needsServerTimeout(budget, lane.sessionTimeoutMs)) {
     return new Promise<void>((resolve) => lane.exec(ctx, config, undefined, (e, r) => {
+      done();
       deliver(e, r);
       resolve();
-    }));
+    }, group));
   }
   const restore = (): Promise<void> => {
-    if (lane.broken !== undefined) return Promise.resolve();
+    if (lane.broken !== undefined) {
+      done();
+      return Promise.resolve();
+    }
     const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
     return new Promise<void>((resolve) => lane.exec(s.ctx, sql(`SET statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`), undefined, (e) => {
       s.cancel();
       if (e !== undefined) lane.markBroken(e instanceof Error ? e : new Error(String(e)));
+      done();
       resolve();
-    }));
+    }, group));
   };
   return new Promise<void>((resolve) => lane.exec(ctx, sql(`SET statement_timeout = ${budget}`), undefined, (setErr) => {
     if (setErr !== undefined) {
@@ -123,6 +143,6 @@ export async function runWithSessionTimeout(
       const restored = restore();
       deliver(e === undefined ? undefined : mapServerTimeout(e, [ctx]), r);
       void restored.then(resolve);
-    });
-  }));
+    }, group);
+  }, group));
 }

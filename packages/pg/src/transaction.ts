@@ -14,7 +14,7 @@ import { afterFunc, startOperation, withTimeout, withoutCancel, type Context } f
 import type { Lane, Scope } from './lane.js';
 import type { ResolvedOptions } from './options.js';
 import { sql, toConfig, type Queryable } from './query-config.js';
-import { budgetMs, mapServerTimeout, needsServerTimeout, readSessionTimeout } from './statement-timeout.js';
+import { budgetMs, mapServerTimeout, needsServerTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
 import { CommitOutcomeUnknownError, TransactionRolledBackError, isConnectionFailure, isServerError, txStatus } from './errors.js';
 
 /** SQL isolation levels, as written after `ISOLATION LEVEL`. */
@@ -117,22 +117,35 @@ class TxScope implements Scope, Tx {
     const config = toConfig('tx.query', text, values);
     const { lane, o } = this.state;
     let ctxs: Context[] | undefined;
-    if (o.serverTimeout) {
-      ctxs = this.chain(ctx);
-      if (budgetMs(ctxs, o.marginMs) !== undefined) {
-        await readSessionTimeout(lane, ctx, this);
-        const budget = budgetMs(ctxs, o.marginMs);
-        const armed = this.state.armedMs;
-        if (needsServerTimeout(budget, lane.sessionTimeoutMs) && (armed === undefined || armed > budget + o.marginMs)) {
-          await lane.run(ctx, sql(`SET LOCAL statement_timeout = ${budget}`), this);
-          this.state.armedMs = budget;
+    // SET LOCAL and the statement run back to back: a concurrent tx.query must not run under
+    // this statement's budget.
+    const group = {};
+    try {
+      if (o.serverTimeout) {
+        ctxs = this.chain(ctx);
+        if (budgetMs(ctxs, o.marginMs) !== undefined || this.state.armedMs !== undefined) {
+          await readSessionTimeout(lane, ctx, this, group);
+          const budget = budgetMs(ctxs, o.marginMs);
+          const armed = this.state.armedMs;
+          if (needsServerTimeout(budget, lane.sessionTimeoutMs)) {
+            // Refresh when the value in force is too loose (by more than the margin) or stricter
+            // than this statement's budget (set for an earlier statement with a tighter one).
+            if (armed === undefined || armed > budget + o.marginMs || armed < budget) {
+              await lane.run(ctx, sql(`SET LOCAL statement_timeout = ${budget}`), this, group);
+              this.state.armedMs = budget;
+            }
+          } else if (armed !== undefined) {
+            // An earlier statement's tighter value is still in force: back to the session's own.
+            await lane.run(ctx, sql(`SET LOCAL statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`), this, group);
+            this.state.armedMs = undefined;
+          }
         }
       }
-    }
-    try {
-      return await lane.run(ctx, config, this);
+      return await lane.run(ctx, config, this, group);
     } catch (e) {
       throw this.state.armedMs !== undefined && ctxs !== undefined ? mapServerTimeout(e, ctxs) : e;
+    } finally {
+      lane.endGroup(group);
     }
   }
 

@@ -85,6 +85,45 @@ describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 
     assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'SET LOCAL ended with the transaction');
   });
 
+  test('inside a transaction: a tight statement\'s value does not outlive it', async () => {
+    const r = await db.transaction(background(), async (tx) => {
+      const tight = withTimeout(background(), 1_000);
+      const a = (await tx.query(tight.ctx, IN_FORCE)).rows[0].t as string;
+      tight.cancel();
+      const b = (await tx.query(background(), `SELECT current_setting('statement_timeout') AS t, pg_sleep(0.1)`)).rows[0].t as string;
+      const loose = withTimeout(background(), 30_000);
+      const c = ms((await tx.query(loose.ctx, IN_FORCE)).rows[0].t);
+      loose.cancel();
+      return [ms(a), b, c] as const;
+    });
+    assert.ok(r[0] <= 1_050, `tight statement: ${r[0]} ms`);
+    assert.equal(r[1], '0', 'a statement without a deadline runs without the earlier tight value');
+    assert.ok(r[2] > 29_000, `a looser statement gets its own budget: ${r[2]} ms`);
+  });
+
+  test('concurrent statements on one wrapped client never run under each other\'s budget', async () => {
+    const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-concurrent` });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const c = wrapClient(client);
+      const tight = withTimeout(background(), 2_000);
+      await c.query(tight.ctx, 'SELECT 1'); // the session's own value is known from here on
+      const results = await Promise.all([
+        c.query(tight.ctx, IN_FORCE),
+        c.query(background(), IN_FORCE),
+        c.query(tight.ctx, IN_FORCE),
+        c.query(background(), IN_FORCE),
+      ]);
+      tight.cancel();
+      const seen = results.map((x) => x.rows[0].t as string);
+      assert.ok(ms(seen[0]!) <= 2_050 && ms(seen[2]!) <= 2_050, `tight ones: ${seen[0]}, ${seen[2]}`);
+      assert.deepEqual([seen[1], seen[3]], ['0', '0'], 'the others ran under the session\'s own value');
+    } finally {
+      await client.end();
+    }
+  });
+
   test('the server stops the statement even when this process never acts on the deadline', async () => {
     const clock = useManualClock(); // time stands still here: our own deadline timer never fires
     try {
