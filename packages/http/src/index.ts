@@ -25,3 +25,7 @@ export {
   withBaggage, getBaggage, parseBaggage, serializeBaggage, isBaggageName,
   BAGGAGE_MAX_MEMBERS, BAGGAGE_MAX_BYTES,
 } from './baggage.js';
+export {
+  openEventStream, sendEvents, formatEvent,
+  type ServerSentEvent, type EventStream, type EventStreamOptions, type ServerSentEventSource,
+} from './sse.js';

@@ -83,7 +83,7 @@ export function tally(): { live(): number; liveKinds(): string[]; openOps(): str
 }
 
 /** A hand-driven clock (until @ctxkit/testing's useManualClock is available): time moves only by advance(). */
-export function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void; install(): () => void } {
+export function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void; pending(): number; install(): () => void } {
   let t = start;
   const timers = new Map<number, { at: number; fn: () => void }>();
   let seq = 0;
@@ -106,6 +106,7 @@ export function manualClock(start = 1_000_000): { now(): number; advance(ms: num
         if (tm.at <= t && timers.delete(id)) tm.fn();
       }
     },
+    pending: () => timers.size,
     install: () => installClock(clock),
   };
 }
