@@ -267,6 +267,32 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     }
   });
 
+  test('a cancel that arrives as its statement finishes never hits the next statement', async () => {
+    const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-race` });
+    client.on('error', () => {});
+    await client.connect();
+    const c = wrapClient(client);
+    try {
+      let cancelledBeforeResult = 0;
+      for (let i = 0; i < 200; i++) {
+        const scope = withCancel(background());
+        // A statement of 0–2 ms, cancelled 0–2 ms after it was sent: the cancel often reaches the
+        // server just as the statement completes, when the next one is about to be sent.
+        const first = c.query(scope.ctx, 'SELECT pg_sleep($1::float8 / 1000)', [i % 3]).then(() => false, () => true);
+        // Long enough that a cancel signal delivered late (a CancelRequest takes a few ms: the
+        // server forks for it) would land on it.
+        const next = c.query(background(), 'SELECT $1::int AS i, pg_sleep(0.01)', [i]);
+        setTimeout(() => scope.cancel(), i % 2);
+        if (await first) cancelledBeforeResult++;
+        assert.equal((await next).rows[0].i, i, `statement ${i} after a cancel`);
+        scope.cancel();
+      }
+      assert.ok(cancelledBeforeResult > 0, 'some cancels landed while the first statement ran');
+    } finally {
+      await client.end();
+    }
+  });
+
   test('exploreCancellation: db.query cancelled at every point leaves the pool at rest', async () => {
     const result = await exploreCancellation(
       async (ctx) => {
