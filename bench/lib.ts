@@ -1,0 +1,58 @@
+// Shared helpers for bench/*.bench.ts: interleaved rounds, medians, Markdown tables.
+export interface Candidate {
+  name: string;
+  /** Runs the operation `n` times. */
+  run(n: number): void;
+}
+
+/** Median ns per operation for each candidate, measured in interleaved rounds. */
+export function compare(candidates: Candidate[], n: number, rounds = 7): Map<string, number> {
+  for (const c of candidates) c.run(Math.max(1, Math.floor(n / 10))); // warm-up
+  const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of candidates) {
+      gcIfExposed();
+      const t0 = process.hrtime.bigint();
+      c.run(n);
+      const t1 = process.hrtime.bigint();
+      samples.get(c.name)!.push(Number(t1 - t0) / n);
+    }
+  }
+  return new Map([...samples].map(([k, v]) => [k, median(v)]));
+}
+
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function percentile(v: number[], p: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export function gcIfExposed(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export function fmtNs(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(1)} ns`;
+}
+
+export function fmtBytes(b: number): string {
+  const a = Math.abs(b);
+  if (a >= 2 ** 20) return `${(b / 2 ** 20).toFixed(2)} MiB`;
+  if (a >= 2 ** 10) return `${(b / 2 ** 10).toFixed(1)} KiB`;
+  return `${b.toFixed(0)} B`;
+}
+
+export function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function progress(msg: string): void {
+  process.stderr.write(`  ${msg}\n`);
+}
