@@ -6,8 +6,7 @@
  */
 import { requestId, type Handler, type Meter } from './meter.js';
 
-/** The header carrying a gRPC-style budget ("1234m"), read here only to report it. */
-export const BUDGET_HEADER = 'grpc-timeout';
+import { GRPC_TIMEOUT_HEADER, TIMEOUT_HEADER, parseGrpcTimeout, parseMillis } from '@ctxkit/http';
 
 /** Budgets (ms) the dependency received, in arrival order; `undefined` = none sent. */
 export type BudgetLog = Array<number | undefined>;
@@ -18,9 +17,10 @@ export function dependencyHandler(meter: Meter, budgets: BudgetLog): Handler {
     new Promise<void>((resolve) => {
       const id = requestId(req);
       const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
-      const b = req.headers[BUDGET_HEADER];
-      const m = typeof b === 'string' ? /^(\d{1,8})m$/.exec(b) : null;
-      budgets.push(m ? Number(m[1]) : undefined);
+      // Read only to report what the caller sent (ctxkit's header, or gRPC's).
+      const own = req.headers[TIMEOUT_HEADER];
+      const grpc = req.headers[GRPC_TIMEOUT_HEADER];
+      budgets.push(typeof own === 'string' ? parseMillis(own) : typeof grpc === 'string' ? parseGrpcTimeout(grpc) : undefined);
       const start = meter.now();
       let settled = false;
       const settle = (completed: boolean): void => {

@@ -31,7 +31,7 @@ export const PLAN_LIMITS = {
   loadMs: [150, 350],
   dependencyMs: [150, 400],
   renderMs: [40, 100],
-  abandonAfterMs: [40, 340],
+  abandonAfterMs: [40, 300],
 } as const;
 
 function mix(seed: number, id: number, salt: number): number {

@@ -23,7 +23,7 @@ function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
     ['Work done for clients that had already left'],
     both((r) => ms(r.handlerMsAfterLeft), 'front+back handler time after the client left'),
     both((r) => ms(r.workAfterLeftMs), '  of which slow work (timers)'),
-    both((r) => int(r.stepsStartedAfterLeft), 'work steps started after the client left'),
+    both((r) => int(r.stepsStartedAfterLeft), `work steps started > ${settleMs} ms after the client left`),
     both((r) => int(r.callsCompletedAfterLeft), 'downstream calls that ran to the end anyway'),
     ...db((d) => ms(d.msAfterLeft), 'PostgreSQL time for gone clients (server side)'),
     ...db((d) => int(d.completedForGone), 'SQL statements that ran to the end anyway'),

@@ -76,7 +76,7 @@ export interface TwinReport extends LoadResult {
   readonly handlerMsAfterLeft: number;
   /** Front + back step time (the slow work itself) spent after the request's client had left. */
   readonly workAfterLeftMs: number;
-  /** Front + back steps that began after the request's client had left. */
+  /** Front + back steps that began when the request's client had been gone for over `settleMs`. */
   readonly stepsStartedAfterLeft: number;
   /** Downstream calls (front→back, back→dependency) that ran to a full answer after the client had left. */
   readonly callsCompletedAfterLeft: number;
@@ -187,11 +187,11 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     await probe?.start(o.sampleMs);
     const dependency = await listen(meter.instrument('dependency', dependencyHandler(meter, budgets)));
     servers.push(dependency);
-    const back = await listen(meter.instrument('back', twin === 'naive'
+    const back = await listen(twin === 'naive'
       ? naiveBack(env, dependency.url, pool)
-      : ctxkitBack(env, dependency.url, pool && wrapPool(pool))));
+      : ctxkitBack(env, dependency.url, pool && wrapPool(pool)));
     servers.push(back);
-    const front = await listen(meter.instrument('front', twin === 'naive' ? naiveFront(env, back.url) : ctxkitFront(env, back.url)));
+    const front = await listen(twin === 'naive' ? naiveFront(env, back.url) : ctxkitFront(env, back.url));
     servers.push(front);
 
     let heapMidRunBytes = 0;
@@ -256,7 +256,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
           break;
         case 'step':
           workAfterLeftMs += after;
-          if (s.start > left) stepsStartedAfterLeft++;
+          if (s.start > left + o.settleMs) stepsStartedAfterLeft++;
           break;
         case 'call':
           if (s.completed && s.end > left) callsCompletedAfterLeft++;
