@@ -6,12 +6,14 @@
 // 2. Cancel latency: time from scope.cancel() until pg_stat_activity shows the backend idle, and
 //    until the promise rejects; compared with pg_cancel_backend() sent by hand over an
 //    already-open admin connection.
+import os from 'node:os';
 import pg from 'pg';
 import { background, withCancel, withTimeout } from '@ctxkit/core';
 import { wrapPool } from '@ctxkit/pg';
 import { startTestDatabase } from '@ctxkit/pg/testing';
 import { median, percentile, progress, table } from './lib.js';
 
+const loadBefore = os.loadavg()[0]!;
 const database = await startTestDatabase();
 progress(`pg: database from ${database.source}`);
 const app = `ctxkit-pg-bench-${process.pid}`;
@@ -146,6 +148,7 @@ const cancelRows = [
 await pool.end();
 await admin.end();
 await database.stop();
+const loadAfter = os.loadavg()[0]!;
 
 process.stdout.write(`## PostgreSQL (@ctxkit/pg)
 
@@ -155,7 +158,8 @@ batches per client (this 2-core machine is shared, so throughput moves with the 
 time this process spends per query is the steadier figure). With a deadline, the server-side
 \`statement_timeout\` costs two extra round trips (\`SET\` before, \`SET\` back after);
 \`serverTimeout: false\` removes them, and a session whose own \`statement_timeout\` is already
-stricter skips them.
+stricter skips them. Load average during the run: ${loadBefore.toFixed(1)} at the start,
+${loadAfter.toFixed(1)} at the end (other work on the machine).
 
 ${table(['In flight', 'Client', 'Throughput', 'vs pool.query', 'CPU per query', 'vs pool.query'], throughputRows)}
 

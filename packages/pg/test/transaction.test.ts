@@ -91,11 +91,13 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
       await tx.query(scope.ctx, 'SELECT pg_sleep(30) /* tx-cancel */');
       await tx.query(scope.ctx, `INSERT INTO ${t} VALUES (3)`);
     });
-    await waitActive(admin, app, 'tx-cancel');
+    const running = await waitActive(admin, app, 'tx-cancel');
     scope.cancel();
     await expectCanceled(p, scope.ctx);
     assert.deepEqual(await ids(), []);
     await sessionsAtRest();
+    // The connection passed its health check and was rolled back and kept, not destroyed.
+    assert.ok((await backends(admin, app)).some((b) => b.pid === running.pid && b.state === 'idle'), 'same backend, idle');
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
 
@@ -137,9 +139,11 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
         await s.query(spScope.ctx, `INSERT INTO ${t} VALUES (2)`);
         await s.query(spScope.ctx, 'SELECT pg_sleep(30) /* sp-cancel */');
       });
-      await waitActive(admin, app, 'sp-cancel');
+      const running = await waitActive(admin, app, 'sp-cancel');
       spScope.cancel();
       spErr = await sp.catch((e: unknown) => e);
+      const same = await tx.query(background(), 'SELECT pg_backend_pid() AS pid');
+      assert.equal(same.rows[0].pid, running.pid, 'the transaction continues on the same connection');
       await tx.query(background(), `INSERT INTO ${t} VALUES (3)`);
     });
     assert.equal(spErr, spScope.ctx.err);
