@@ -2,6 +2,7 @@
 // client leaves mid-processing (and the downstream call is aborted on the far side), a large
 // POST read completely is not cancelled, leaving during the upload cancels, keep-alive is clean.
 import { test, after } from 'node:test';
+import { leakCheckAfterAll } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
@@ -21,6 +22,7 @@ import { deferred, rawRequest, serve, tally, type Served } from './helpers.js';
 
 const t = tally();
 after(() => t.stop());
+leakCheckAfterAll(after);
 
 /** What each framework's routes do, framework-neutrally. */
 interface Routes {

@@ -1,4 +1,5 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { background, getClock, withTimeout } from '@ctxkit/core';
@@ -6,7 +7,8 @@ import {
   BAGGAGE_MAX_BYTES, BAGGAGE_MAX_MEMBERS, InvalidHeaderError, MAX_BUDGET_MS, extract, formatGrpcTimeout, inject,
   parseBaggage, parseGrpcTimeout, serializeBaggage, withBaggage, getBaggage,
 } from '@ctxkit/http';
-import { manualClock } from './helpers.js';
+
+leakCheckAfterAll(after);
 
 const HEADERS = ['ctxkit-timeout-ms', 'grpc-timeout', 'x-envoy-expected-rq-timeout-ms', 'traceparent', 'tracestate', 'baggage'];
 
@@ -94,11 +96,11 @@ test('baggage parsing is bounded and never throws; serialising respects the W3C 
 });
 
 test('inject/extract are transport-neutral: records, Headers, Map-like get/set and functions', () => {
-  const restore = manualClock().install(); // time stands still: the budget arrives exactly
+  const clock = useManualClock(); // time stands still: the budget arrives exactly
   try {
     transportNeutral();
   } finally {
-    restore();
+    clock.restore();
   }
 });
 

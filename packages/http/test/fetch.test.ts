@@ -1,4 +1,5 @@
 import { test, after } from 'node:test';
+import { leakCheckAfterAll } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { background, withCancel, withTimeout, type Context } from '@ctxkit/core';
@@ -11,6 +12,7 @@ import { deferred, serve, tally } from './helpers.js';
 
 const t = tally();
 after(() => t.stop());
+leakCheckAfterAll(after);
 
 /** A server that sends `first` and then holds the response open; reports when its client leaves. */
 async function hangingServer() {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { installClock, subscribe, type Clock, type Context } from '@ctxkit/core';
+import { subscribe, type Context } from '@ctxkit/core';
 
 export interface Served {
   server: http.Server;
@@ -82,31 +82,3 @@ export function tally(): { live(): number; liveKinds(): string[]; openOps(): str
   return { live: () => liveSet.size, liveKinds: () => [...liveSet.values()], openOps: () => [...ops.values()], stop };
 }
 
-/** A hand-driven clock (until @ctxkit/testing's useManualClock is available): time moves only by advance(). */
-export function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void; pending(): number; install(): () => void } {
-  let t = start;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let seq = 0;
-  const clock: Clock = {
-    now: () => t,
-    setTimer(fn, ms) {
-      const id = ++seq;
-      timers.set(id, { at: t + ms, fn });
-      return id;
-    },
-    clearTimer(h) {
-      timers.delete(h as number);
-    },
-  };
-  return {
-    now: () => t,
-    advance(ms) {
-      t += ms;
-      for (const [id, tm] of [...timers].sort((a, b) => a[1].at - b[1].at)) {
-        if (tm.at <= t && timers.delete(id)) tm.fn();
-      }
-    },
-    pending: () => timers.size,
-    install: () => installClock(clock),
-  };
-}

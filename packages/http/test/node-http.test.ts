@@ -1,4 +1,5 @@
 import { test, after } from 'node:test';
+import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
@@ -8,12 +9,13 @@ import {
   ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError, contextFromRequest, contextHandler,
   ctxFetch, getRequestContext,
 } from '@ctxkit/http';
-import { deferred, manualClock, rawRequest, readHead, serve, tally } from './helpers.js';
+import { deferred, rawRequest, readHead, serve, tally } from './helpers.js';
 
 const t = tally();
 after(() => {
   t.stop();
 });
+leakCheckAfterAll(after);
 
 test('client disconnects mid-processing: ctx ends with ClientDisconnectedError, downstream fetch aborted on the far side', async () => {
   // C: the third server; records that its own request context ended because B went away.
@@ -188,8 +190,7 @@ test('contextHandler: a throwing handler gets 500, an ended budget 504, never a 
 
 test('three hops A→B→C: C\'s budget is A\'s minus the time each hop spent and its margin; A\'s client leaving ends C', async () => {
   // Time is driven by hand so "time spent" is exact: A spends 100 ms, B 50 ms.
-  const clock = manualClock();
-  const restore = clock.install();
+  const clock = useManualClock();
   try {
     const margin = 5;
     const cInfo = deferred<{ header: string | undefined; remaining: number }>();
@@ -200,12 +201,12 @@ test('three hops A→B→C: C\'s budget is A\'s minus the time each hop spent an
       cEnded.resolve(cause(ctx));
     })));
     const b = await serve(http.createServer(contextHandler(async (ctx, _req, res) => {
-      clock.advance(50);
+      await clock.advance(50);
       const r = await ctxFetch(ctx, c.url, { marginMs: margin });
       res.end(await r.text());
     })));
     const a = await serve(http.createServer(contextHandler(async (ctx, _req, res) => {
-      clock.advance(100);
+      await clock.advance(100);
       const r = await ctxFetch(ctx, b.url, { marginMs: margin });
       res.end(await r.text());
     }, { timeoutMs: 10_000 })));
@@ -219,7 +220,7 @@ test('three hops A→B→C: C\'s budget is A\'s minus the time each hop spent an
     await b.close();
     await c.close();
   } finally {
-    restore();
+    clock.restore();
   }
 });
 

@@ -1,12 +1,14 @@
 import { test, after } from 'node:test';
+import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { DeadlineExceededError, cause, race, type Context } from '@ctxkit/core';
 import { ClientDisconnectedError, contextFromRequest, formatEvent, sendEvents } from '@ctxkit/http';
-import { deferred, manualClock, serve, tally } from './helpers.js';
+import { deferred, serve, tally } from './helpers.js';
 
 const t = tally();
 after(() => t.stop());
+leakCheckAfterAll(after);
 
 /** Reads an SSE response as text, resolving `waitFor(s)` once `s` has been received. */
 function reader(res: http.IncomingMessage) {
@@ -38,8 +40,7 @@ function get(url: string): Promise<http.IncomingMessage> {
 }
 
 test('events are written in SSE format, heartbeats follow the (manual) clock, the stream ends with the source', async () => {
-  const clock = manualClock();
-  const restore = clock.install();
+  const clock = useManualClock();
   try {
     const release = deferred();
     const outcome = deferred<unknown>();
@@ -56,7 +57,7 @@ test('events are written in SSE format, heartbeats follow the (manual) clock, th
     const r = reader(res);
     await r.waitFor('data: world\n\n');
     assert.ok(r.text().includes('event: greeting\nid: 1\ndata: hello\ndata: world\n\n'));
-    clock.advance(1000);
+    await clock.advance(1000);
     await r.waitFor(': heartbeat\n\n');
     release.resolve();
     await r.ended;
@@ -65,13 +66,12 @@ test('events are written in SSE format, heartbeats follow the (manual) clock, th
     assert.equal(clock.pending(), 0, 'heartbeat timer cleared');
     await s.close();
   } finally {
-    restore();
+    clock.restore();
   }
 });
 
 test('client disconnects: sendEvents rejects with ctx.err, the source is returned, the heartbeat released', async () => {
-  const clock = manualClock();
-  const restore = clock.install();
+  const clock = useManualClock();
   try {
     const finallyRan = deferred();
     const outcome = deferred<{ e: unknown; ctx: Context }>();
@@ -97,13 +97,12 @@ test('client disconnects: sendEvents rejects with ctx.err, the source is returne
     assert.equal(clock.pending(), 0, 'no heartbeat timer left');
     await s.close();
   } finally {
-    restore();
+    clock.restore();
   }
 });
 
 test('the budget runs out: the stream is ended for the client and sendEvents rejects with DeadlineExceededError', async () => {
-  const clock = manualClock();
-  const restore = clock.install();
+  const clock = useManualClock();
   try {
     const outcome = deferred<{ e: unknown; ctx: Context }>();
     const s = await serve(http.createServer((req, res) => {
@@ -116,14 +115,14 @@ test('the budget runs out: the stream is ended for the client and sendEvents rej
     const res = await get(s.url);
     const r = reader(res);
     await r.waitFor('data: only\n\n');
-    clock.advance(5000);
+    await clock.advance(5000);
     await r.ended;
     const { e, ctx } = await outcome.promise;
     assert.equal(e, ctx.err);
     assert.ok(e instanceof DeadlineExceededError);
     await s.close();
   } finally {
-    restore();
+    clock.restore();
   }
 });
 
