@@ -42,8 +42,10 @@ function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
     both((r) => opt(r.liveContextsAtLoadEnd), 'request contexts alive'),
     both((r) => mb(r.heapAtLoadEndBytes) + (r.gcExposed ? '' : '*'), 'heap above baseline (after GC)'),
     both((r) => ms(r.zombieTailMs), 'work for gone clients went on for'),
-    ['After draining'],
-    both((r) => `${int(r.timersAtEnd)} timers, ${opt(r.liveContextsAtEnd)} ctx, ${opt(r.opsInFlightAtEnd)} ops${r.db ? `, ${int(r.db.activeAtEnd)} SQL` : ''}`, 'left over'),
+    ['After draining (every handler returned)'],
+    both((r) => int(r.timersAtEnd), 'request timers left'),
+    both((r) => (r.liveContextsAtEnd === undefined ? 'n/a' : `${int(r.liveContextsAtEnd)} / ${opt(r.opsInFlightAtEnd)}`), 'contexts / operations left'),
+    ...db((d) => int(d.activeAtEnd), 'SQL statements left in PostgreSQL'),
   ];
 }
 
