@@ -1,7 +1,10 @@
-import { describe, test } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { background, withCancel, Group, sleep, cause, isContextError, type Context } from '@ctxkit/core';
 import { linkedChildren } from '@ctxkit/core/diagnostics';
+import { leakCheckAfterAll } from '@ctxkit/testing';
+
+leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
 /** A task that settles when told to, or rejects with ctx.err when its ctx ends first. */
 function controllable() {
@@ -121,10 +124,12 @@ describe('Group', () => {
     await new Group(background()).wait();
   });
 
-  test('bad input', () => {
+  test('bad input', async () => {
     assert.throws(() => new Group(undefined as never), TypeError);
     assert.throws(() => new Group(background(), { limit: 0 }), /limit must be a positive integer/);
     assert.throws(() => new Group(background(), { limit: 1.5 }), TypeError);
-    assert.throws(() => new Group(background()).go('x' as never), TypeError);
+    const g = new Group(background());
+    assert.throws(() => g.go('x' as never), TypeError);
+    await g.wait();
   });
 });

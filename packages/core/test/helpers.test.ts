@@ -1,4 +1,4 @@
-import { describe, test, afterEach, beforeEach } from 'node:test';
+import { describe, test, afterEach, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
@@ -7,6 +7,9 @@ import {
 } from '@ctxkit/core';
 import { linkedChildren } from '@ctxkit/core/diagnostics';
 import { fakeClock, type FakeClock } from './fake-clock.js';
+import { leakCheckAfterAll } from '@ctxkit/testing';
+
+leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 

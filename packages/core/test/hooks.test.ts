@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { spawnSync } from 'node:child_process';
@@ -7,6 +7,9 @@ import {
   sleep, type Context, type ContextKind, type OperationInfo,
 } from '@ctxkit/core';
 import { runWith, current, currentOrUndefined, enableDiagnosticsChannel, channels } from '@ctxkit/core/node';
+import { leakCheckAfterAll } from '@ctxkit/testing';
+
+leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
 describe('lifecycle hooks', () => {
   test('created and ended events carry parent, kind and scope; descendants report their end', () => {
@@ -56,9 +59,13 @@ describe('lifecycle hooks', () => {
   });
 
   test('without subscribers startOperation returns a shared no-op handle', () => {
-    const a = startOperation(background(), 'x');
-    const b = startOperation(background(), 'y');
-    assert.equal(a, b);
+    // in a fresh process: this file's own leak tracker is a subscriber
+    const script = `
+      const { background, startOperation } = await import('@ctxkit/core');
+      console.log(startOperation(background(), 'x') === startOperation(background(), 'y'));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.stdout.trim(), 'true', r.stderr);
   });
 
   test('a throwing hook does not break cancel(); the error surfaces as an uncaught exception', () => {

@@ -1,6 +1,6 @@
 // Property-based test of the tree invariants: random sequences of creations, cancels and clock
 // advances, checked against a simple model after every step.
-import { test, beforeEach, afterEach } from 'node:test';
+import { test, beforeEach, afterEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
@@ -9,6 +9,9 @@ import {
 } from '@ctxkit/core';
 import { linkedChildren, pendingDeadlines } from '@ctxkit/core/diagnostics';
 import { fakeClock, type FakeClock } from './fake-clock.js';
+import { leakCheckAfterAll } from '@ctxkit/testing';
+
+leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
 type Kind = 'cancel' | 'timeout' | 'value' | 'detached';
 interface ModelNode {

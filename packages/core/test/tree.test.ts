@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLive } from './fake-clock.js';
 import {
@@ -6,6 +6,9 @@ import {
   CanceledError, DeadlineExceededError, isCanceled, isContextError, withTimeout, type Context,
 } from '@ctxkit/core';
 import { linkedChildren } from '@ctxkit/core/diagnostics';
+import { leakCheckAfterAll } from '@ctxkit/testing';
+
+leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
 describe('background() and todo()', () => {
   for (const [name, root] of [['background', background()], ['todo', todo()]] as const) {
@@ -101,6 +104,7 @@ describe('withCancel', () => {
     assert.equal(c.ctx.err, p.ctx.err);
     assert.equal(cause(c.ctx), 'gone');
     assert.equal(linkedChildren(p.ctx), 0);
+    c.cancel();
   });
 
   test('ended children are unlinked from the parent at once, however they end', () => {
@@ -119,6 +123,7 @@ describe('withCancel', () => {
     kids[1]!.cancel();
     kids[3]!.cancel();
     assert.equal(linkedChildren(p.ctx), 0);
+    p.cancel();
   });
 
   test('an ended child is garbage-collectable while its parent lives', async (t) => {
@@ -226,6 +231,7 @@ describe('values', () => {
     assert.equal(d.value(k), 'bob');
     assert.equal(d.value(other), 7);
     assert.equal(a.value(other), undefined);
+    b.cancel();
   });
 
   test('keys with the same name never collide', () => {
