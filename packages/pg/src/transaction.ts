@@ -235,9 +235,13 @@ async function rollback(lane: Lane, ctx: Context, o: ResolvedOptions): Promise<v
   }
 }
 
+/**
+ * COMMIT on `withoutCancel(ctx)`: once sent, the end of ctx does not interrupt it. (Nor does a
+ * `SET LOCAL statement_timeout` of ours: PostgreSQL disables the statement timeout before it
+ * performs the commit itself.) Resolves with COMMIT's result.
+ */
 function commit(lane: Lane, ctx: Context): Promise<QueryResult> {
   return new Promise((resolve, reject) => {
-    // withoutCancel: once sent, COMMIT is not interrupted by the end of ctx.
     lane.exec(withoutCancel(ctx), sql('COMMIT'), undefined, (err, res, sent) => {
       if (err === undefined) return resolve(res!);
       if (!sent) return reject(err); // never reached the server: the transaction was rolled back

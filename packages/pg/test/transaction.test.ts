@@ -4,7 +4,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { background, withCancel, type CancelScope } from '@ctxkit/core';
+import { background, withCancel, withTimeout, type CancelScope } from '@ctxkit/core';
 import { expectCanceled, leakCheckAfterAll } from '@ctxkit/testing';
 import { CommitOutcomeUnknownError, TransactionRolledBackError, wrapPool, type Db } from '@ctxkit/pg';
 import { appName, backends, makePool, openTestDatabase, poolAtRest, waitActive, waitFor } from './helpers.js';
@@ -216,6 +216,31 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
     assert.equal(await p, 'committed');
     const r = await admin.query(`SELECT id FROM ${slow}`);
     assert.deepEqual(r.rows, [{ id: 1 }]);
+  });
+
+  test('a deadline that passes during COMMIT interrupts neither this process nor the server', async () => {
+    const scope = withTimeout(background(), 300); // statement_timeout ≈ 350 ms for the transaction
+    const p = db.transaction(scope.ctx, async (tx) => {
+      await tx.query(scope.ctx, `INSERT INTO ${slow} VALUES (3, 0.6)`); // COMMIT takes 600 ms
+      return 'committed';
+    });
+    assert.equal(await p, 'committed');
+    assert.ok(scope.ctx.err !== undefined, 'the deadline passed during COMMIT');
+    scope.cancel();
+    assert.deepEqual((await admin.query(`SELECT id FROM ${slow}`)).rows, [{ id: 3 }]);
+    await sessionsAtRest();
+  });
+
+  test('with a deadline, a transaction whose statement failed still reports TransactionRolledBackError', async () => {
+    const scope = withTimeout(background(), 10_000);
+    const err = await db.transaction(scope.ctx, async (tx) => {
+      await tx.query(scope.ctx, `INSERT INTO ${t} VALUES (1)`);
+      await tx.query(scope.ctx, 'SELECT 1/0').catch(() => {});
+    }).catch((e: unknown) => e);
+    scope.cancel();
+    assert.ok(err instanceof TransactionRolledBackError, String(err));
+    assert.deepEqual(await ids(), []);
+    await sessionsAtRest();
   });
 
   test('the connection dying during COMMIT gives CommitOutcomeUnknownError; the pool recovers', async () => {
