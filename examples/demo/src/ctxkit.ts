@@ -1,14 +1,19 @@
 /**
- * The ctxkit twin: the same front and back services, but each request has a context that ends
- * when its client leaves (`contextHandler` from @ctxkit/http); slow work waits with
+ * The ctxkit twin: the same front (Express) and back (Hono) services, but each request has a
+ * context that ends when its client leaves (the @ctxkit/http adapters); slow work waits with
  * `sleep(ctx, ms)`, the SQL statement is `db.query(ctx, …)` (@ctxkit/pg, cancelled inside
  * PostgreSQL), and downstream calls are `ctxFetch(ctx, …)`, which aborts with ctx and sends the
  * remaining budget. When the client goes, everything started for it stops — here, in the back
  * service, in the database and in the dependency.
  */
 import type { RequestListener } from 'node:http';
-import { sleep, type Context } from '@ctxkit/core';
-import { contextHandler, ctxFetch } from '@ctxkit/http';
+import express from 'express';
+import { Hono } from 'hono';
+import { getRequestListener } from '@hono/node-server';
+import { isContextError, sleep, type Context } from '@ctxkit/core';
+import { ctxFetch } from '@ctxkit/http';
+import { contextMiddleware as expressContext, getContext as getExpressContext } from '@ctxkit/http/express';
+import { contextMiddleware as honoContext, getContext as getHonoContext } from '@ctxkit/http/hono';
 import type { Db } from '@ctxkit/pg';
 import { loadRows, render } from './servers.js';
 import { ID_HEADER, requestId } from './meter.js';
@@ -29,14 +34,17 @@ async function loadState(ctx: Context, db: Db | undefined, id: string, ms: numbe
 }
 
 /**
- * Front: authenticate, ask the back service, relay its answer. `contextHandler` makes the
- * request's context (ending when the client leaves or after FRONT_BUDGET_MS) and answers 504 /
- * nothing / 500 when the handler rejects (budget spent / client gone / other).
+ * Front (Express 5 + `@ctxkit/http/express`): authenticate, ask the back service, relay its
+ * answer. The middleware gives each request a context that ends when the client leaves, after
+ * FRONT_BUDGET_MS, or once the response is sent.
  */
 export function ctxkitFront(env: Env, backUrl: string): RequestListener {
-  return contextHandler((ctx, req, res) => {
+  const app = express();
+  app.use(expressContext({ timeoutMs: FRONT_BUDGET_MS }));
+  app.get('/order', async (req, res) => {
+    const ctx = getExpressContext(req);
     const id = requestId(req);
-    return env.meter.handle('front', id, async () => {
+    await env.meter.handle('front', id, async () => {
       const plan = env.plan(id);
       const t = track(env.meter, id, 'front');
       await t.step('auth', () => sleep(ctx, plan.authMs));
@@ -44,15 +52,25 @@ export function ctxkitFront(env: Env, backUrl: string): RequestListener {
         const r = await ctxFetch(ctx, `${backUrl}/order`, { headers: { [ID_HEADER]: id } });
         return { status: r.status, body: await r.text() };
       });
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+      res.status(answer.status).type('application/json').send(answer.body);
+    }).catch((e: unknown) => {
+      // Budget spent → 504; client gone → the socket is closed, nothing to send.
+      if (!res.headersSent) res.status(isContextError(e) ? 504 : 502).end();
     });
-  }, { timeoutMs: FRONT_BUDGET_MS });
+  });
+  return app;
 }
 
-/** Back: load the request's state (SQL), call the slow dependency, render. Its budget is the one the front sent. */
+/**
+ * Back (Hono on @hono/node-server + `@ctxkit/http/hono`): load the request's state (SQL), call
+ * the slow dependency, render. Its context carries the budget the front sent.
+ */
 export function ctxkitBack(env: Env, dependencyUrl: string, db?: Db): RequestListener {
-  return contextHandler((ctx, req, res) => {
-    const id = requestId(req);
+  const app = new Hono();
+  app.use(honoContext());
+  app.get('/order', (c) => {
+    const ctx = getHonoContext(c);
+    const id = c.req.header(ID_HEADER) ?? '?';
     return env.meter.handle('back', id, async () => {
       const plan = env.plan(id);
       const t = track(env.meter, id, 'back');
@@ -65,7 +83,8 @@ export function ctxkitBack(env: Env, dependencyUrl: string, db?: Db): RequestLis
         await sleep(ctx, plan.renderMs);
         return render(rows, quote);
       });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-    });
+      return c.body(body, 200, { 'content-type': 'application/json' });
+    }).catch((e: unknown) => c.body(null, isContextError(e) ? 504 : 502));
   });
+  return getRequestListener(app.fetch);
 }

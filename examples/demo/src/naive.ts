@@ -1,12 +1,15 @@
 /**
- * The naive twin: the front and back services written the way most Node services are today.
- * Slow work waits on plain timers, the SQL statement goes through plain `pool.query`, downstream
+ * The naive twin: the front (Express) and back (Hono) services written the way most Node
+ * services are today. Slow work waits on plain timers, the SQL statement goes through plain `pool.query`, downstream
  * calls use `fetch` without a signal, and nothing notices that the client went away — so every
  * step runs to the end for nobody.
  */
 import type { RequestListener } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
+import express from 'express';
+import { Hono } from 'hono';
+import { getRequestListener } from '@hono/node-server';
 import { loadRows, render } from './servers.js';
 import { ID_HEADER, requestId } from './meter.js';
 import { track, type Env } from './env.js';
@@ -19,50 +22,46 @@ async function loadState(pool: pg.Pool | undefined, id: string, ms: number): Pro
   return loadRows(id);
 }
 
-/** Front: authenticate, ask the back service, relay its answer. */
+/** Front (Express 5): authenticate, ask the back service, relay its answer. */
 export function naiveFront(env: Env, backUrl: string): RequestListener {
-  return (req, res) => {
+  const app = express();
+  app.get('/order', async (req, res) => {
     const id = requestId(req);
-    void env.meter.handle('front', id, async () => {
+    await env.meter.handle('front', id, async () => {
       const plan = env.plan(id);
       const t = track(env.meter, id, 'front');
-      try {
-        await t.step('auth', () => delay(plan.authMs));
-        const answer = await t.call('GET back', async () => {
-          const r = await fetch(`${backUrl}/order`, { headers: { [ID_HEADER]: id } });
-          return { status: r.status, body: await r.text() };
-        });
-        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
-      } catch (e) {
-        if (!res.headersSent) res.writeHead(502).end();
-        throw e;
-      }
-    }).catch(() => {});
-  };
+      await t.step('auth', () => delay(plan.authMs));
+      const answer = await t.call('GET back', async () => {
+        const r = await fetch(`${backUrl}/order`, { headers: { [ID_HEADER]: id } });
+        return { status: r.status, body: await r.text() };
+      });
+      res.status(answer.status).type('application/json').send(answer.body);
+    }).catch(() => {
+      if (!res.headersSent) res.status(502).end();
+    });
+  });
+  return app;
 }
 
-/** Back: load the request's state (SQL), call the slow dependency, render. */
+/** Back (Hono on @hono/node-server): load the request's state (SQL), call the slow dependency, render. */
 export function naiveBack(env: Env, dependencyUrl: string, pool?: pg.Pool): RequestListener {
-  return (req, res) => {
-    const id = requestId(req);
-    void env.meter.handle('back', id, async () => {
+  const app = new Hono();
+  app.get('/order', (c) => {
+    const id = c.req.header(ID_HEADER) ?? '?';
+    return env.meter.handle('back', id, async () => {
       const plan = env.plan(id);
       const t = track(env.meter, id, 'back');
-      try {
-        const rows = await (pool ? t.query : t.step)('load', () => loadState(pool, id, plan.loadMs));
-        const quote = await t.call('GET dependency', async () => {
-          const r = await fetch(`${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
-          return (await r.json()) as unknown;
-        });
-        const body = await t.step('render', async () => {
-          await delay(plan.renderMs);
-          return render(rows, quote);
-        });
-        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-      } catch (e) {
-        if (!res.headersSent) res.writeHead(502).end();
-        throw e;
-      }
-    }).catch(() => {});
-  };
+      const rows = await (pool ? t.query : t.step)('load', () => loadState(pool, id, plan.loadMs));
+      const quote = await t.call('GET dependency', async () => {
+        const r = await fetch(`${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
+        return (await r.json()) as unknown;
+      });
+      const body = await t.step('render', async () => {
+        await delay(plan.renderMs);
+        return render(rows, quote);
+      });
+      return c.body(body, 200, { 'content-type': 'application/json' });
+    }).catch(() => c.body(null, 502));
+  });
+  return getRequestListener(app.fetch);
 }

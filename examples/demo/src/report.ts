@@ -97,7 +97,7 @@ export function formatReport(r: ScenarioReport): string {
   const head = [
     `ctxkit demo — ${o.requests} requests from ${o.concurrency} concurrent clients; ${Math.round(o.abandonRate * 100)}% of them`,
     `give up ${PLAN_LIMITS.abandonAfterMs[0]}–${PLAN_LIMITS.abandonAfterMs[1]} ms into the request (seed ${o.seed}).`,
-    `Chain: load → front (auth ${PLAN_LIMITS.authMs.join('–')} ms) → back (state ${PLAN_LIMITS.loadMs.join('–')} ms, `,
+    `Chain: load → front (Express; auth ${PLAN_LIMITS.authMs.join('–')} ms) → back (Hono; state ${PLAN_LIMITS.loadMs.join('–')} ms, `,
     `slow dependency ${PLAN_LIMITS.dependencyMs.join('–')} ms, render ${PLAN_LIMITS.renderMs.join('–')} ms), all on loopback.`,
     'source' in r.database
       ? `The back service's state is an SQL statement (SELECT pg_sleep) in PostgreSQL (${r.database.source}), pool of ${o.poolSize}.`
