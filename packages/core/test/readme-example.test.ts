@@ -1,0 +1,11 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+test('the README example (examples/quickstart.ts) runs and stops the slow quote at its budget', () => {
+  const file = new URL('../examples/quickstart.ts', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^fast quote: 70$/m);
+  assert.match(r.stdout, /^slow quote stopped: TimeoutError: quote budget of 100 ms spent$/m);
+});
