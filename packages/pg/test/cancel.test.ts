@@ -304,6 +304,7 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       },
       {
         timeoutMs: 10_000,
+        graceMs: 1_000, // a cancel takes a few ms (the server forks for it); leave room on a loaded machine
         invariant: async () => {
           assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
           await waitNoneActive(admin, app);
