@@ -47,12 +47,16 @@ export function isServerError(e: unknown): e is Error & { code: string; severity
 }
 
 /**
- * @internal True when, after a statement failed with `e`, the connection is gone or unusable:
- * a FATAL/PANIC server error (the server ends the session), or node-postgres marked the client
- * unqueryable (socket error or unexpected end; pg-pool reads the same two fields).
+ * @internal True when, after a statement failed with `e`, the connection must not be reused:
+ * a FATAL/PANIC server error (the server ends the session); node-postgres marked the client
+ * unqueryable (socket error or unexpected end; pg-pool reads the same two fields); or any error
+ * that did not come from the server (e.g. pg's `query_timeout`, which gives up locally while the
+ * statement keeps running) — the connection's state is then unknown. An ordinary server ERROR
+ * leaves the connection in a known state.
  */
 export function isConnectionFailure(e: unknown, client: object): boolean {
-  if (isServerError(e) && (e.severity === 'FATAL' || e.severity === 'PANIC')) return true;
+  if (!isServerError(e)) return true;
+  if (e.severity === 'FATAL' || e.severity === 'PANIC') return true;
   const c = client as { _queryable?: unknown; _ending?: unknown };
   return c._queryable === false || c._ending === true;
 }

@@ -226,6 +226,19 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     }
   });
 
+  test('pg\'s own query_timeout (a local give-up) never returns the still-busy connection to the pool', async () => {
+    const timed = makePool(database!, `${app}-qt`, { max: 1, query_timeout: 100 });
+    const tdb = wrapPool(timed);
+    try {
+      const err = await tdb.query(background(), 'SELECT pg_sleep(1) /* qt */').catch((e: unknown) => e) as Error;
+      assert.match(err.message, /Query read timeout/);
+      await waitFor('the connection to be destroyed', async () => (timed.totalCount === 0 ? true : undefined));
+      assert.equal((await tdb.query(background(), 'SELECT 9 AS nine')).rows[0].nine, 9);
+    } finally {
+      await timed.end();
+    }
+  });
+
   test('a connection left inside a transaction by db.query is destroyed, not pooled', async () => {
     const leaky = makePool(database!, `${app}-leaky`, { max: 1 });
     const ldb = wrapPool(leaky);
