@@ -64,9 +64,10 @@ function table(n: TwinReport, c: TwinReport, settleMs: number): string {
   return out.join('\n');
 }
 
-function ratio(a: number, b: number): string {
-  if (b <= 0) return a > 0 ? 'all of it' : 'none';
-  return `${Math.round(a / b).toLocaleString('en-US')}×`;
+/** "12× less" — or, when the ctxkit figure is zero, "none at all". */
+function less(naive: number, ctxkit: number): string {
+  if (ctxkit <= 0) return naive > 0 ? 'none at all' : 'none in either';
+  return `${Math.round(naive / ctxkit).toLocaleString('en-US')}× less`;
 }
 
 /** The verdict paragraph, computed from the figures (never canned). */
@@ -78,16 +79,20 @@ export function verdict(r: ScenarioReport): string {
     `Verdict: ${int(n.abandoned)} of ${int(n.sent)} clients gave up mid-request (${int(c.abandoned)} in the ctxkit run).`,
     `The naive twin kept working for them: its front and back handlers ran on for ${ms(n.handlerMsAfterLeft)} in all`,
     `(${ms(per(n, n.handlerMsAfterLeft))} per abandoned request), started ${int(n.stepsStartedAfterLeft)} steps for nobody,`,
-    `ran ${int(n.callsCompletedAfterLeft)} downstream calls to the end${n.db ? `, kept PostgreSQL busy for ${ms(n.db.msAfterLeft)}` : ''} and the slow dependency for ${ms(n.dependencyMsAfterLeft)};`,
+    `ran ${int(n.callsCompletedAfterLeft)} downstream calls to the end and kept ${n.db ? `PostgreSQL busy for ${ms(n.db.msAfterLeft)} and ` : ''}the slow dependency busy for ${ms(n.dependencyMsAfterLeft)};`,
     `at its worst ${int(n.peakZombieHandlers)} handlers and ${int(n.peakZombieTimers)} timers were alive for clients that were gone.`,
     `The ctxkit twin is the same code with a context per request that ends when the client leaves:`,
     `its handlers ran on for ${ms(per(c, c.handlerMsAfterLeft))} per abandoned request — the time the disconnect takes to cross two hops`,
-    `${c.db ? 'and PostgreSQL takes to confirm the cancel ' : ''}(${ms(c.handlerMsAfterLeft)} in all, ${ratio(n.handlerMsAfterLeft, c.handlerMsAfterLeft)} less) —`,
-    c.db && n.db ? `cancelled its SQL statements inside PostgreSQL (${ms(c.db.msAfterLeft)} of database time for gone clients, ${ratio(n.db.msAfterLeft, c.db.msAfterLeft)} less),` : '',
-    `hung up on the dependency (${ms(c.dependencyMsAfterLeft)} spent for gone clients, ${ratio(n.dependencyMsAfterLeft, c.dependencyMsAfterLeft)} less) and passed it the remaining budget;`,
+    `${c.db ? 'and PostgreSQL takes to confirm the cancel ' : ''}(${ms(c.handlerMsAfterLeft)} in all, ${less(n.handlerMsAfterLeft, c.handlerMsAfterLeft)}) —`,
+    c.db && n.db ? `cancelled its SQL statements inside PostgreSQL (${ms(c.db.msAfterLeft)} of database time for gone clients, ${less(n.db.msAfterLeft, c.db.msAfterLeft)}),` : '',
+    `hung up on the dependency (${ms(c.dependencyMsAfterLeft)} spent for gone clients, ${less(n.dependencyMsAfterLeft, c.dependencyMsAfterLeft)}) and passed it the remaining budget;`,
     clean
       ? 'once the load was over it left no timer, context or operation behind.'
       : `once the load was over it left ${int(c.timersAtEnd)} timers, ${opt(c.liveContextsAtEnd)} contexts and ${opt(c.opsInFlightAtEnd)} operations behind — a bug worth reporting.`,
+    n.answerP50Ms !== undefined && c.answerP50Ms !== undefined
+      ? `Clients who waited got their answer in ${ms(n.answerP50Ms)} (naive) vs ${ms(c.answerP50Ms)} (ctxkit) at the median` +
+        (n.db && n.answerP50Ms > c.answerP50Ms * 1.1 ? ': in the naive twin they queued behind zombie statements for connections of the same pool.' : '.')
+      : '',
   ].filter((x) => x !== '').join(' ');
 }
 
