@@ -380,12 +380,15 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** `Symbol.dispose`, or the well-known fallback polyfills use on runtimes that lack it. */
+const DISPOSE: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
+
 class Scope implements CancelScope {
   constructor(readonly ctx: CancelNode) {}
   cancel(cause?: unknown): void {
     end(this.ctx, KIND_CANCELED, cause, cause !== undefined);
   }
-  [Symbol.dispose](): void {
+  [DISPOSE](): void {
     end(this.ctx, KIND_CANCELED, undefined, false);
   }
 }
