@@ -91,6 +91,38 @@ for (const inflight of [1, 16]) {
   }
 }
 
+// Transactions: the deadline goes to the server in the BEGIN message (SET LOCAL), so it is free.
+const plainTx: Runner = async () => {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    for (let i = 0; i < 3; i++) await c.query('SELECT 1');
+    await c.query('COMMIT');
+  } finally {
+    c.release();
+  }
+};
+const wrappedTx: Runner = async () => {
+  const s = withTimeout(background(), 10_000);
+  try {
+    await db.transaction(s.ctx, async (tx) => {
+      for (let i = 0; i < 3; i++) await tx.query(s.ctx, 'SELECT 1');
+    });
+  } finally {
+    s.cancel();
+  }
+};
+progress('pg: transactions of 3 statements, 4 in flight');
+const txr = await compareQps([
+  ['pool.connect + BEGIN, 3 × SELECT 1, COMMIT', plainTx],
+  ['db.transaction, withTimeout(10 s), 3 × tx.query', wrappedTx],
+], 100, 4, ROUNDS);
+const txBase = txr.get('pool.connect + BEGIN, 3 × SELECT 1, COMMIT')!;
+const txRows = [...txr].map(([name, v]) => [
+  name, `${Math.round(v.qps).toLocaleString('en-US')}/s`, `${((v.qps / txBase.qps) * 100).toFixed(1)}%`,
+  `${v.cpuUs.toFixed(1)} µs`, `${(v.cpuUs - txBase.cpuUs >= 0 ? '+' : '')}${(v.cpuUs - txBase.cpuUs).toFixed(1)} µs`,
+]);
+
 /** The backend of `app` running `needle`, once the server shows it active. */
 async function activePid(needle: string): Promise<number> {
   for (;;) {
@@ -162,6 +194,12 @@ stricter skips them. Load average during the run: ${loadBefore.toFixed(1)} at th
 ${loadAfter.toFixed(1)} at the end (other work on the machine).
 
 ${table(['In flight', 'Client', 'Throughput', 'vs pool.query', 'CPU per query', 'vs pool.query'], throughputRows)}
+
+Transactions of three statements, 4 in flight: with a deadline, \`db.transaction\` sends
+\`SET LOCAL statement_timeout\` in the same message as BEGIN, so the server-side deadline costs
+no round trip here.
+
+${table(['Client', 'Transactions', 'vs plain', 'CPU per transaction', 'vs plain'], txRows)}
 
 Cancel latency over ${M} cancels of \`pg_sleep(30)\`, measured by polling \`pg_stat_activity\` from
 another connection (each figure includes up to one poll round trip). A CancelRequest opens a new

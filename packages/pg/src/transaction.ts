@@ -80,7 +80,15 @@ function asError(e: unknown): Error {
 }
 
 class TxScope implements Scope, Tx {
-  endedWith: unknown = undefined;
+  private ended: unknown = undefined;
+  /** Why this scope is over (undefined while open); the error is made on first read. */
+  get endedWith(): unknown {
+    if (this.ended === FINISHED) this.ended = finishedError();
+    return this.ended;
+  }
+  set endedWith(why: unknown) {
+    this.ended = why;
+  }
   /** True while a savepoint opened on this scope runs. */
   busy = false;
 
@@ -124,7 +132,7 @@ class TxScope implements Scope, Tx {
       if (o.serverTimeout) {
         ctxs = this.chain(ctx);
         if (budgetMs(ctxs, o.marginMs) !== undefined || this.state.armedMs !== undefined) {
-          await readSessionTimeout(lane, ctx, this, group);
+          if (lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, this, group);
           const budget = budgetMs(ctxs, o.marginMs);
           const armed = this.state.armedMs;
           if (needsServerTimeout(budget, lane.sessionTimeoutMs)) {
@@ -194,7 +202,7 @@ class TxScope implements Scope, Tx {
         value = await fn(sp);
       } catch (e) {
         stop();
-        sp.endedWith ??= finished();
+        sp.endedWith ??= FINISHED;
         await undo();
         throw e;
       }
@@ -204,7 +212,7 @@ class TxScope implements Scope, Tx {
         await undo();
         throw ctx.err;
       }
-      sp.endedWith = finished();
+      sp.endedWith = FINISHED;
       const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
       try {
         await lane.run(s.ctx, sql(`RELEASE SAVEPOINT ${name}`), this);
@@ -218,7 +226,13 @@ class TxScope implements Scope, Tx {
   }
 }
 
-function finished(): Error {
+/**
+ * Marks a scope whose callback returned. The error users see is made only when a finished handle
+ * is actually used (an Error costs a stack capture; most transactions never need it).
+ */
+const FINISHED: unique symbol = Symbol('finished');
+
+function finishedError(): Error {
   return new Error('@ctxkit/pg: this transaction handle is finished: its callback already returned');
 }
 
@@ -266,7 +280,7 @@ export async function runTransaction<T>(
 ): Promise<T> {
   const state: TxState = { lane, o, armedMs: undefined, savepoints: 0 };
   if (o.serverTimeout && ctx.deadline !== undefined) {
-    await readSessionTimeout(lane, ctx, undefined);
+    if (lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, undefined);
     const budget = budgetMs([ctx], o.marginMs);
     if (needsServerTimeout(budget, lane.sessionTimeoutMs)) {
       begin += `; SET LOCAL statement_timeout = ${budget}`;
@@ -293,7 +307,7 @@ export async function runTransaction<T>(
     value = await fn(tx);
   } catch (e) {
     stop();
-    tx.endedWith ??= finished();
+    tx.endedWith ??= FINISHED;
     await undo();
     throw e;
   }
@@ -303,7 +317,7 @@ export async function runTransaction<T>(
     await undo();
     throw ctx.err;
   }
-  tx.endedWith = finished();
+  tx.endedWith = FINISHED;
   if (lane.broken !== undefined) throw lane.broken; // the connection died before COMMIT: nothing committed
   const res = await commit(lane, ctx);
   if (res.command === 'ROLLBACK') throw new TransactionRolledBackError();
