@@ -36,7 +36,8 @@ export class ClientDisconnectedError extends Error {
 /**
  * The response was completely sent, so the request context ended (as Go cancels a request's
  * context when its handler returns). `cause(ctx)` of a request context that ended this way;
- * `ctx.err` is a `CanceledError`. Work meant to outlive the response must run on
+ * `ctx.err` is a `CanceledError`. The bindings use one shared, frozen instance: test with
+ * `instanceof`. Work meant to outlive the response must run on
  * `withoutCancel(ctx)` (plus its own timeout), never on the request context.
  */
 export class ResponseFinishedError extends Error {
@@ -46,11 +47,15 @@ export class ResponseFinishedError extends Error {
   override get name(): string {
     return 'ResponseFinishedError';
   }
-  /** @internal Made on the hot path: skips stack capture. */
+  /**
+   * @internal Every request ends this way, so all share one frozen instance (no stack, no
+   * allocation per request); test it with `instanceof`, never by identity.
+   */
   static make(): ResponseFinishedError {
-    return withoutStack(() => new ResponseFinishedError());
+    return (shared ??= Object.freeze(withoutStack(() => new ResponseFinishedError())));
   }
 }
+let shared: ResponseFinishedError | undefined;
 
 /**
  * A propagation header (`grpc-timeout`, `x-envoy-expected-rq-timeout-ms`, `ctxkit-timeout-ms`)

@@ -64,8 +64,9 @@ export function bindRequest(req: IncomingMessage, res: ServerResponse, o: Resolv
 
 /**
  * Ends `scope` when `res` closes: with `ResponseFinishedError` when the response was completely
- * sent, with `ClientDisconnectedError` otherwise. The socket's 'close' also counts (a pipelined
- * request whose response has no socket yet); that listener is removed when this request's
+ * sent, with `ClientDisconnectedError` otherwise. `res` emits 'close' when its socket closes, so
+ * one listener on `res` suffices while the response owns the socket; a pipelined request whose
+ * response has no socket yet also listens on the socket, and removes that listener when its
  * response closes, so a keep-alive connection never collects listeners nor ends a later request.
  * `req`'s own 'close' is never used: it fires as soon as a request body has been read.
  */
@@ -77,6 +78,14 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   }
   if (res.destroyed || socket == null || socket.destroyed) {
     scope.cancel(ClientDisconnectedError.make());
+    return;
+  }
+  if (res.socket === socket) {
+    // The common case: 'close' on res is emitted once, by the finished response or by the
+    // socket closing under it; the listener goes away with res.
+    res.on('close', () => {
+      scope.cancel(res.writableFinished ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+    });
     return;
   }
   const onClose = (): void => {

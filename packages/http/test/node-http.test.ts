@@ -118,6 +118,45 @@ test('keep-alive: each request ends with its own response; the next on the socke
   await s.close();
 });
 
+test('pipelined requests: a queued response that has no socket yet still sees the client leave', async () => {
+  const ctxs: Context[] = [];
+  const both = deferred();
+  const s = await serve(http.createServer((req, res) => {
+    const scope = contextFromRequest(req, res);
+    ctxs.push(scope.ctx);
+    if (ctxs.length === 2) both.resolve();
+  }));
+  const sock = await rawRequest(s.port, 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await both.promise;
+  assert.deepEqual(ctxs.map((c) => c.err), [undefined, undefined]);
+  sock.destroy();
+  await Promise.all(ctxs.map((c) => c.done));
+  for (const c of ctxs) assert.ok(cause(c) instanceof ClientDisconnectedError);
+  await s.close();
+});
+
+test('pipelined requests: the first response finishing leaves the second running', async () => {
+  const ctxs: Context[] = [];
+  const responses: http.ServerResponse[] = [];
+  const both = deferred();
+  const s = await serve(http.createServer((req, res) => {
+    ctxs.push(contextFromRequest(req, res).ctx);
+    responses.push(res);
+    if (ctxs.length === 2) both.resolve();
+  }));
+  const sock = await rawRequest(s.port, 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await both.promise;
+  responses[0]!.end('one');
+  await ctxs[0]!.done;
+  assert.ok(cause(ctxs[0]!) instanceof ResponseFinishedError);
+  assert.equal(ctxs[1]!.err, undefined, 'the queued request is untouched');
+  responses[1]!.end('two');
+  await ctxs[1]!.done;
+  assert.ok(cause(ctxs[1]!) instanceof ResponseFinishedError);
+  sock.destroy();
+  await s.close();
+});
+
 test('inbound budget: the smallest of the headers, timeoutMs and maxTimeoutMs; 0 is already expired', async () => {
   const got: Array<{ remaining: number; err: unknown }> = [];
   const opts = { timeoutMs: 60_000, maxTimeoutMs: 30_000 };
