@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { background, isContextError, withCancel, withTimeout, type CancelScope } from '@ctxkit/core';
+import { background, isContextError, subscribe, withCancel, withTimeout, type CancelScope } from '@ctxkit/core';
 import { exploreCancellation, expectCanceled, leakCheckAfterAll } from '@ctxkit/testing';
 import { wrapClient, wrapPool, type Db } from '@ctxkit/pg';
 import { appName, backends, makePool, openTestDatabase, poolAtRest, waitActive, waitFor, waitNoneActive } from './helpers.js';
@@ -327,6 +327,41 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     );
     assert.deepEqual(result.failures, []);
     assert.ok(result.points >= 3, `explored ${result.points} points`);
+  });
+
+  test('every call is reported to the core hooks and settled exactly once', async () => {
+    const started = new Map<object, string>();
+    const settled: Array<{ label: string; failed: boolean }> = [];
+    const unsubscribe = subscribe({
+      operationStarted: (op) => { started.set(op, op.label); },
+      operationSettled: (op, failed) => {
+        assert.ok(started.delete(op), `${op.label} settled twice or never started`);
+        settled.push({ label: op.label, failed });
+      },
+    });
+    try {
+      await db.query(background(), 'SELECT 1');
+      await db.query(background(), 'SELECT 1/0').catch(() => {});
+      const ended = withCancel(background());
+      ended.cancel();
+      await db.query(ended.ctx, 'SELECT 1').catch(() => {});
+      const scope = withCancel(background());
+      const p = db.query(scope.ctx, 'SELECT pg_sleep(30) /* hooks */');
+      await waitActive(admin, app, 'hooks');
+      scope.cancel();
+      await p.catch(() => {});
+      await db.transaction(background(), async (tx) => {
+        await tx.query(background(), 'SELECT 1');
+        await tx.savepoint(background(), (sp) => sp.query(background(), 'SELECT 1'));
+      });
+    } finally {
+      unsubscribe();
+    }
+    assert.equal(started.size, 0, 'nothing left unsettled');
+    assert.deepEqual(settled.map((x) => `${x.label}:${x.failed ? 'failed' : 'ok'}`), [
+      'pg.query:ok', 'pg.query:failed', 'pg.query:failed', 'pg.query:failed',
+      'pg.query:ok', 'pg.query:ok', 'pg.savepoint:ok', 'pg.transaction:ok',
+    ]);
   });
 
   test('isContextError covers every cancellation this package reports', async () => {
