@@ -11,21 +11,24 @@ const root = withCancel(background());
 const parentForListener = new AbortController();
 const parentForAny = new AbortController();
 const parentForTimer = new AbortController();
+/**
+ * The platform pattern for a cancellable child: an AbortController that listens on its parent's
+ * signal, optionally with its own timeout armed and cleared; created and aborted `n` times.
+ */
+function abortControllerChildren(parent: AbortSignal, n: number, withTimer: boolean): void {
+  for (let i = 0; i < n; i++) {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(parent.reason);
+    parent.addEventListener('abort', onAbort, { once: true });
+    if (withTimer) clearTimeout(setTimeout(() => ac.abort(), 10_000));
+    parent.removeEventListener('abort', onAbort);
+    ac.abort();
+  }
+}
+
 const createCancel = compare([
   { name: 'ctxkit withCancel + cancel', run(n) { for (let i = 0; i < n; i++) withCancel(root.ctx).cancel(); } },
-  {
-    name: 'AbortController + parent listener + abort',
-    run(n) {
-      const ps = parentForListener.signal;
-      for (let i = 0; i < n; i++) {
-        const ac = new AbortController();
-        const onAbort = () => ac.abort(ps.reason);
-        ps.addEventListener('abort', onAbort, { once: true });
-        ps.removeEventListener('abort', onAbort);
-        ac.abort();
-      }
-    },
-  },
+  { name: 'AbortController + parent listener + abort', run: (n) => abortControllerChildren(parentForListener.signal, n, false) },
   {
     name: 'AbortSignal.any([parent]) + abort of own controller',
     run(n) {
@@ -51,34 +54,8 @@ out.push('### Child create + cancel (long-lived parent)', '', table(['approach',
 progress('withTimeout create+cancel');
 const timeouts = compare([
   { name: 'ctxkit', run(n) { for (let i = 0; i < n; i++) withTimeout(root.ctx, 10_000).cancel(); } },
-  {
-    name: 'ac-listener',
-    run(n) {
-      const ps = parentForListener.signal;
-      for (let i = 0; i < n; i++) {
-        const ac = new AbortController();
-        const onAbort = () => ac.abort(ps.reason);
-        ps.addEventListener('abort', onAbort, { once: true });
-        ps.removeEventListener('abort', onAbort);
-        ac.abort();
-      }
-    },
-  },
-  {
-    name: 'ac-timer',
-    run(n) {
-      const ps = parentForTimer.signal;
-      for (let i = 0; i < n; i++) {
-        const ac = new AbortController();
-        const onAbort = () => ac.abort(ps.reason);
-        ps.addEventListener('abort', onAbort, { once: true });
-        const t = setTimeout(() => ac.abort(), 10_000);
-        clearTimeout(t);
-        ps.removeEventListener('abort', onAbort);
-        ac.abort();
-      }
-    },
-  },
+  { name: 'ac-listener', run: (n) => abortControllerChildren(parentForListener.signal, n, false) },
+  { name: 'ac-timer', run: (n) => abortControllerChildren(parentForTimer.signal, n, true) },
 ], 20_000, 5);
 const wt = timeouts.get('ctxkit')!;
 const acl2 = timeouts.get('ac-listener')!;
