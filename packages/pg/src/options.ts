@@ -12,7 +12,8 @@ export interface PgOptions {
    * Milliseconds added to the remaining budget to make the server-side `statement_timeout`, so
    * that this process's own deadline (which sends a cancel request and rejects with `ctx.err`)
    * normally fires first and the server's is the backstop. Inside a transaction, the value in
-   * force is refreshed (`SET LOCAL`) only once it exceeds the remaining budget by more than this.
+   * force is refreshed (`SET LOCAL`) only once it exceeds a statement's budget by more than this
+   * (or is stricter than that budget).
    * Finite, ≥ 0. Default 50.
    */
   serverTimeoutMarginMs?: number;

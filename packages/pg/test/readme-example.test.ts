@@ -18,8 +18,9 @@ test('README example', { skip: database === undefined ? 'no PostgreSQL (see the 
   const pool = new pg.Pool({ connectionString: database!.connectionString, max: 4 });
   const db = wrapPool(pool);
 
-  await db.query(background(), `CREATE TABLE IF NOT EXISTS ${table} (id int PRIMARY KEY, balance int)`);
-  await db.query(background(), `INSERT INTO ${table} VALUES (1, 100), (2, 0) ON CONFLICT DO NOTHING`);
+  await db.query(background(), `DROP TABLE IF EXISTS ${table}`);
+  await db.query(background(), `CREATE TABLE ${table} (id int PRIMARY KEY, balance int)`);
+  await db.query(background(), `INSERT INTO ${table} VALUES (1, 100), (2, 0)`);
 
   // A request with a 2-second budget: every statement below stops in the server when it runs out.
   const request = withTimeout(background(), 2_000);
