@@ -1,8 +1,8 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { background, withCancel, Group, sleep, cause, isContextError, type Context } from '@ctxkit/core';
+import { background, withCancel, withTimeout, Group, sleep, race, cause, isContextError, type Context } from '@ctxkit/core';
 import { linkedChildren } from '@ctxkit/core/diagnostics';
-import { leakCheckAfterAll } from '@ctxkit/testing';
+import { leakCheckAfterAll, assertCancellationSafe } from '@ctxkit/testing';
 
 leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
@@ -131,5 +131,27 @@ describe('Group', () => {
     const g = new Group(background());
     assert.throws(() => g.go('x' as never), TypeError);
     await g.wait();
+  });
+
+  test('a limited Group of tasks with their own timeouts is cancellation-safe at every point', async () => {
+    const finished: string[] = [];
+    const result = await assertCancellationSafe(async (ctx) => {
+      finished.length = 0;
+      const g = new Group(ctx, { limit: 2 });
+      for (const name of ['a', 'b', 'c']) {
+        g.go(async (gctx) => {
+          const step = withTimeout(gctx, 1_000);
+          try {
+            await sleep(step.ctx, 2);
+            await race(step.ctx, Promise.resolve(name));
+            finished.push(name);
+          } finally {
+            step.cancel();
+          }
+        });
+      }
+      await g.wait();
+    }, { invariant: () => assert.ok(finished.length <= 3) });
+    assert.ok(result.points >= 3, `expected points across the three tasks, got ${result.points}`);
   });
 });

@@ -1,6 +1,9 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { leakCheckAfterAll } from '@ctxkit/testing';
+
+leakCheckAfterAll(after);
 
 test('the README example (examples/quickstart.ts) runs and stops the slow quote at its budget', () => {
   const file = new URL('../examples/quickstart.ts', import.meta.url).pathname;
