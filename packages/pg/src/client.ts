@@ -1,10 +1,10 @@
 /** `wrapClient`: one pg.Client (or a client checked out by hand) bound to contexts. */
 import type { ClientBase, QueryResult } from 'pg';
-import { startOperation, type Context } from '@ctxkit/core';
+import type { Context } from '@ctxkit/core';
 import { laneOf, type Lane } from './lane.js';
 import { txStatus } from './errors.js';
 import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
-import { toConfig, type Queryable, type Sendable } from './query-config.js';
+import { beginQuery, type Queryable, type Sendable } from './query-config.js';
 import { runWithSessionTimeout } from './statement-timeout.js';
 
 /**
@@ -51,19 +51,9 @@ export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClie
   };
 
   function query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
-    const op = startOperation(ctx, 'pg.query');
-    const ended = ctx.err;
-    if (ended !== undefined) {
-      op.end(ended);
-      return Promise.reject(ended);
-    }
-    let config: Sendable;
-    try {
-      config = toConfig('client.query', text, values);
-    } catch (e) {
-      op.end(e);
-      return Promise.reject(e);
-    }
+    const begun = beginQuery(ctx, 'client.query', text, values);
+    if (begun instanceof Promise) return begun;
+    const { op, config } = begun;
     const p = !o.serverTimeout || ctx.deadline === undefined ? lane.run(ctx, config, undefined) : armed(lane, ctx, config, o);
     return p.then(
       (res) => { op.end(); return res; },

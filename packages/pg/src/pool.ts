@@ -5,7 +5,7 @@ import { acquire } from './checkout.js';
 import { txStatus } from './errors.js';
 import { laneOf, type Lane } from './lane.js';
 import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
-import { toConfig, type Queryable, type Sendable } from './query-config.js';
+import { beginQuery, type Queryable } from './query-config.js';
 import { runWithSessionTimeout } from './statement-timeout.js';
 import { beginSql, runTransaction, type TransactionOptions, type Tx } from './transaction.js';
 
@@ -96,19 +96,9 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
   }
 
   function query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
-    const op = startOperation(ctx, 'pg.query');
-    const ended = ctx.err;
-    if (ended !== undefined) {
-      op.end(ended);
-      return Promise.reject(ended);
-    }
-    let config: Sendable;
-    try {
-      config = toConfig('db.query', text, values);
-    } catch (e) {
-      op.end(e);
-      return Promise.reject(e);
-    }
+    const begun = beginQuery(ctx, 'db.query', text, values);
+    if (begun instanceof Promise) return begun;
+    const { op, config } = begun;
     return new Promise((resolve, reject) => {
       acquire(pool, ctx, (err, client) => {
         if (err !== undefined) {

@@ -1,6 +1,6 @@
 /** The query method's signature, shared by pools, clients, transactions and savepoints. */
 import type { QueryArrayConfig, QueryArrayResult, QueryConfig, QueryConfigValues, QueryResult, QueryResultRow } from 'pg';
-import type { Context } from '@ctxkit/core';
+import { startOperation, type Context, type OperationHandle } from '@ctxkit/core';
 
 /**
  * Something that runs one SQL statement under a context — node-postgres's `query`, with the
@@ -73,4 +73,31 @@ export function toConfig(fn: string, text: unknown, values: unknown): Sendable {
     return copy;
   }
   throw new TypeError(`${fn}: query must be SQL text or a query config object, got ${describe(text)}`);
+}
+
+/** @internal A statement accepted for sending: its operation report and its config. */
+export interface Begun {
+  op: OperationHandle;
+  config: Sendable;
+}
+
+/**
+ * @internal The start every `query` shares: reports the operation under `ctx` (before anything
+ * else, so tools see work attempted on an ended context), then fails fast with `ctx.err` when
+ * `ctx` has ended, or with the `TypeError` of a malformed query — returning the rejected promise
+ * to hand back, after ending the report. Otherwise returns what to send.
+ */
+export function beginQuery(ctx: Context, fn: string, text: unknown, values: unknown): Begun | Promise<never> {
+  const op = startOperation(ctx, 'pg.query');
+  const ended = ctx.err;
+  if (ended !== undefined) {
+    op.end(ended);
+    return Promise.reject(ended);
+  }
+  try {
+    return { op, config: toConfig(fn, text, values) };
+  } catch (e) {
+    op.end(e);
+    return Promise.reject(e);
+  }
 }
