@@ -1,11 +1,10 @@
 /** `wrapClient`: one pg.Client (or a client checked out by hand) bound to contexts. */
-import type { ClientBase, QueryResult } from 'pg';
+import type { ClientBase } from 'pg';
 import type { Context } from '@ctxkit/core';
-import { laneOf, type Lane } from './lane.js';
-import { txStatus } from './errors.js';
-import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
-import { beginQuery, type Queryable, type Sendable } from './query-config.js';
-import { runWithSessionTimeout } from './statement-timeout.js';
+import { laneOf } from './lane.js';
+import { resolveOptions, type PgOptions } from './options.js';
+import { beginQuery, type Queryable } from './query-config.js';
+import { SessionTimeout } from './statement-timeout.js';
 
 /**
  * A single connected pg.Client bound to contexts. Same contract as `Db.query`, plus:
@@ -16,6 +15,9 @@ import { runWithSessionTimeout } from './statement-timeout.js';
  *   the client, as node-postgres requires;
  * - the server-side timeout is applied only while the session is outside a transaction (your
  *   own BEGIN on this client turns it off); use `wrapPool(...).transaction` for transactions.
+ *   The value a deadline statement set stays in force for the next wrapped statements that it
+ *   fits; the first statement you send on the raw client afterwards gets the session's own
+ *   value back first (a `SET` queued ahead of it).
  */
 export interface WrappedClient extends Queryable {
   /** The wrapped client. */
@@ -29,14 +31,6 @@ function checkClient(client: unknown): asserts client is ClientBase {
   }
 }
 
-function armed(lane: Lane, ctx: Context, config: Sendable, o: ResolvedOptions): Promise<QueryResult> {
-  // Inside the caller's own transaction, a session-level SET would outlive or be undone by it.
-  if (txStatus(lane.client) !== 'I') return lane.run(ctx, config, undefined);
-  return new Promise((resolve, reject) => {
-    void runWithSessionTimeout(lane, ctx, config, o, (e, r) => (e !== undefined ? reject(e) : resolve(r!)));
-  });
-}
-
 /**
  * Binds a connected `client` to contexts; see `WrappedClient`. Wrapping the same client twice
  * shares one statement queue. Throws `TypeError` on a bad client or options.
@@ -45,6 +39,7 @@ export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClie
   checkClient(client);
   const o = resolveOptions(options, 'wrapClient');
   const lane = laneOf(client, o.cleanupTimeoutMs);
+  const need = new SessionTimeout(o);
   lane.destroy ??= () => {
     const end = (client as { end?: () => Promise<void> | void }).end;
     if (typeof end === 'function') Promise.resolve(end.call(client)).catch(() => {});
@@ -54,10 +49,10 @@ export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClie
     const begun = beginQuery(ctx, 'client.query', text, values);
     if (begun instanceof Promise) return begun;
     const { op, config } = begun;
-    const p = !o.serverTimeout || ctx.deadline === undefined ? lane.run(ctx, config, undefined) : armed(lane, ctx, config, o);
-    return p.then(
-      (res) => { op.end(); return res; },
-      (e: unknown) => { op.end(e); throw e; },
+    lane.enter();
+    return lane.run(ctx, config, undefined, need).then(
+      (res) => { lane.leave(); op.end(); return res; },
+      (e: unknown) => { lane.leave(); op.end(e); throw e; },
     );
   }
 

@@ -8,6 +8,13 @@
  * 3. an empty statement checks that the backend answers and refreshes the transaction status;
  * 4. only then does the next statement start, and the cancelled caller gets `ctx.err`.
  *
+ * A statement may come with a `TimeoutNeed`: right before it is sent, the need may send
+ * statements of its own first (`SHOW`/`SET statement_timeout`, see statement-timeout.ts); they
+ * belong to the same job, so a cancel meant for the job can only ever land on them or on the
+ * statement itself. The lane also remembers the session's `statement_timeout` in force
+ * (`inForceMs`), which survives across pool checkouts, and guards the client against a stale
+ * value while no wrapper holds it (`enter`/`leave`).
+ *
  * When a step fails or overruns `cleanupTimeoutMs`, the lane is broken: its `destroy` hook closes
  * the connection and every later statement fails with the reason. Waiting statements whose
  * context ends leave the queue without touching the connection.
@@ -17,6 +24,20 @@ import { Statement, type Sendable } from './query-config.js';
 import { afterFunc, getClock, type Context } from '@ctxkit/core';
 import { cancelTargetOf, sendCancelRequest, type CancelOutcome } from './cancel-request.js';
 import { isConnectionFailure } from './errors.js';
+import { outsideTransaction, quoteLiteral } from './statement-timeout.js';
+
+/**
+ * @internal What a statement requires of the server-side `statement_timeout` in force when it
+ * runs. The lane calls `step` right before sending the statement, and again after each step
+ * succeeded, until it returns undefined; then the statement is sent. A failed step fails the job
+ * with the step's error (after `stepDone` has seen it). `mapError` rewrites the statement's
+ * error (a server-side timeout becomes the context's error).
+ */
+export interface TimeoutNeed {
+  step(lane: Lane, job: Job): string | undefined;
+  stepDone(lane: Lane, job: Job, err: unknown, res: QueryResult | undefined): void;
+  mapError(lane: Lane, job: Job, err: unknown): unknown;
+}
 
 /**
  * @internal Called with the error (undefined on success) and the result of a statement; `sent`
@@ -53,8 +74,13 @@ const CANCELLING = 2;
 const PROBING = 3;
 const DONE = 4;
 
-class Job {
+/** @internal One statement on a lane (fields after `state` are the lane's and the need's). */
+export class Job {
   state = QUEUED;
+  /** Scratch of the `TimeoutNeed`: what its last step sent. */
+  pending = 0;
+  /** Set by the `TimeoutNeed` when the statement runs under a server-side timeout of ours. */
+  armed = false;
   stopWatch: (() => boolean) | undefined = undefined;
   /** What the caller gets once a cancel cycle is over. */
   reason: unknown = undefined;
@@ -67,7 +93,7 @@ class Job {
     readonly config: Sendable,
     readonly scope: Scope | undefined,
     readonly cb: Callback,
-    readonly group: object | undefined,
+    readonly need: TimeoutNeed | undefined,
   ) {}
 }
 
@@ -80,23 +106,30 @@ export class Lane {
   /** `SHOW statement_timeout` of the session (text as shown, and ms; 0 = none), once read. */
   sessionTimeoutText: string | undefined = undefined;
   sessionTimeoutMs = 0;
+  /**
+   * The session-level statement_timeout in force: undefined = the session's own value (as read
+   * into `sessionTimeoutText`, or not read yet); a number = ms we SET (never above the session's
+   * own); NaN = unknown (a SET whose outcome is not known) — fits nothing, so it is SET again.
+   */
+  inForceMs: number | undefined = undefined;
   private running: Job | undefined = undefined;
   private readonly queue: Job[] = [];
-  /** The group whose statements alone may start now (see `exec`). */
-  private owner: object | undefined = undefined;
+  /** How many wrapper calls or checkouts hold the client now (see `enter`). */
+  private holders = 0;
+  /** The `query` we put on the client while nobody holds it with a value of ours in force. */
+  private guard: { readonly fn: unknown; readonly original: unknown } | undefined = undefined;
 
   constructor(readonly client: ClientBase, public cleanupTimeoutMs: number) {}
 
   /**
    * Runs `config` (already copied: node-postgres writes into it) when the lane is free and calls
    * `cb` exactly once. When `ctx` ends first, `cb` gets `ctx.err` — at once if still queued,
-   * after the cancel cycle if running. `scope` makes it subject to `interrupt(scope)`. `group`
-   * marks statements that must run back to back (e.g. SET statement_timeout, the statement, SET
-   * back): once one of them starts, only statements of that group start until `endGroup(group)`.
+   * after the cancel cycle if running. `scope` makes it subject to `interrupt(scope)`; `need`
+   * sets the server-side timeout the statement must run under (see `TimeoutNeed`).
    */
-  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback, group?: object): void {
-    const job = new Job(ctx, config, scope, cb, group);
-    if (this.running === undefined && this.queue.length === 0 && (this.owner === undefined || this.owner === group)) {
+  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback, need?: TimeoutNeed): void {
+    const job = new Job(ctx, config, scope, cb, need);
+    if (this.running === undefined && this.queue.length === 0) {
       this.start(job);
     } else {
       this.queue.push(job);
@@ -106,17 +139,57 @@ export class Lane {
   }
 
   /** `exec` as a promise. */
-  run(ctx: Context, config: Sendable, scope: Scope | undefined, group?: object): Promise<QueryResult> {
+  run(ctx: Context, config: Sendable, scope: Scope | undefined, need?: TimeoutNeed): Promise<QueryResult> {
     return new Promise((resolve, reject) => {
-      this.exec(ctx, config, scope, (err, res) => (err !== undefined ? reject(err) : resolve(res!)), group);
+      this.exec(ctx, config, scope, (err, res) => (err !== undefined ? reject(err) : resolve(res!)), need);
     });
   }
 
-  /** Ends `group` (see `exec`): other statements may start again. Idempotent. */
-  endGroup(group: object): void {
-    if (this.owner !== group) return;
-    this.owner = undefined;
-    this.pump();
+  /**
+   * A wrapper call or pool checkout starts using the client: removes the guard `leave` put on
+   * it. Every `enter` is paired with one `leave`.
+   */
+  enter(): void {
+    this.holders++;
+    this.unguard();
+  }
+
+  private unguard(): void {
+    const g = this.guard;
+    if (g === undefined) return;
+    this.guard = undefined;
+    const c = this.client as unknown as { query: unknown };
+    if (c.query === g.fn) c.query = g.original;
+  }
+
+  /**
+   * The last holder is done with the client (it goes back to the pool, or back to its owner's
+   * code). When a statement_timeout of ours is still in force, the client's `query` is guarded
+   * so that whoever uses it next outside this package (plain `pool.query`, `pool.connect`, the
+   * raw client) first gets the session's own value back: the restoring `SET` is queued ahead of
+   * their statement, in the same node-postgres queue. The next wrapped statement removes the
+   * guard instead (`enter`) and decides for itself whether the value in force fits it.
+   */
+  leave(): void {
+    if (--this.holders > 0 || this.guard !== undefined || this.broken !== undefined) return;
+    if (this.inForceMs === undefined || this.sessionTimeoutText === undefined) return;
+    const c = this.client as unknown as { query: (...args: unknown[]) => unknown };
+    const original = c.query;
+    const restore = `SET statement_timeout = ${quoteLiteral(this.sessionTimeoutText)}`;
+    const fn = (...args: unknown[]): unknown => {
+      this.unguard();
+      try {
+        original.call(c, restore, (err: unknown) => {
+          // Inside a transaction the SET is undone by a ROLLBACK: then the value is unknown.
+          this.inForceMs = err || !outsideTransaction(this) ? NaN : undefined;
+        });
+      } catch {
+        this.inForceMs = NaN; // the client refuses work; so will the caller's statement
+      }
+      return original.apply(c, args);
+    };
+    this.guard = { fn, original };
+    c.query = fn;
   }
 
   /**
@@ -151,12 +224,7 @@ export class Lane {
   }
 
   private pump(): void {
-    while (this.running === undefined && this.queue.length > 0) {
-      const owner = this.owner;
-      const i = owner === undefined ? 0 : this.queue.findIndex((j) => j.group === owner);
-      if (i < 0) return;
-      this.start(this.queue.splice(i, 1)[0]!);
-    }
+    while (this.running === undefined && this.queue.length > 0) this.start(this.queue.shift()!);
   }
 
   private start(job: Job): void {
@@ -165,9 +233,18 @@ export class Lane {
     if (ended !== undefined) return this.abandon(job, ended);
     job.state = RUNNING;
     this.running = job;
-    if (job.group !== undefined) this.owner = job.group;
     job.stopWatch ??= afterFunc(job.ctx, () => this.onCtxEnd(job));
+    this.send(job);
+  }
+
+  /** Sends the job's next step (see `TimeoutNeed`), or its statement. */
+  private send(job: Job): void {
     try {
+      const step = job.need?.step(this, job);
+      if (step !== undefined) {
+        this.client.query(step, (err: unknown, res: QueryResult) => this.onStep(job, err ?? undefined, res));
+        return;
+      }
       const cb = (err: unknown, res: QueryResult): void => this.onSettled(job, err, res);
       const c = job.config;
       if (c instanceof Statement) this.client.query(c.text, c.values as unknown[], cb);
@@ -175,6 +252,14 @@ export class Lane {
     } catch (err) {
       this.onSettled(job, err, undefined);
     }
+  }
+
+  private onStep(job: Job, err: unknown, res: QueryResult | undefined): void {
+    if (job.settled) return;
+    job.need!.stepDone(this, job, err, res);
+    // Cancelled meanwhile (the statement is not sent), or the step failed: the job is over.
+    if (job.state === CANCELLING || err !== undefined) return this.onSettled(job, err, undefined);
+    if (job.state === RUNNING) this.send(job);
   }
 
   private onCtxEnd(job: Job): void {
@@ -206,6 +291,7 @@ export class Lane {
     const ended = job.ctx.err;
     this.pump();
     if (ended !== undefined) job.cb(ended, undefined, true);
+    else if (error !== undefined && job.need !== undefined) job.cb(job.need.mapError(this, job, error), undefined, true);
     else job.cb(error, res, true);
   }
 

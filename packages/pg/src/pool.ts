@@ -6,7 +6,7 @@ import { txStatus } from './errors.js';
 import { laneOf, type Lane } from './lane.js';
 import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
 import { beginQuery, type Queryable } from './query-config.js';
-import { runWithSessionTimeout } from './statement-timeout.js';
+import { SessionTimeout } from './statement-timeout.js';
 import { beginSql, runTransaction, type TransactionOptions, type Tx } from './transaction.js';
 
 /**
@@ -49,6 +49,7 @@ class Checkout {
     this.onError = (err) => lane.markBroken(err);
     client.on('error', this.onError);
     lane.destroy = (err) => this.release(err);
+    lane.enter();
   }
 
   /** Back to the pool if the connection is healthy and idle, else destroyed. */
@@ -69,6 +70,7 @@ class Checkout {
     this.released = true;
     this.client.removeListener('error', this.onError);
     this.lane.destroy = undefined;
+    if (err === undefined) this.lane.leave(); // guards a statement_timeout of ours against plain pool users
     this.client.release(err);
   }
 }
@@ -88,6 +90,7 @@ function checkPool(pool: unknown): asserts pool is Pool {
 export function wrapPool(pool: Pool, options?: PgOptions): Db {
   checkPool(pool);
   const o = resolveOptions(options, 'wrapPool');
+  const need = new SessionTimeout(o);
 
   function checkout(ctx: Context): Promise<Checkout> {
     return new Promise((resolve, reject) => {
@@ -115,16 +118,11 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
             resolve(res);
           }
         };
-        if (!o.serverTimeout || ctx.deadline === undefined) {
-          co.lane.exec(ctx, config, undefined, (e, res) => {
-            co.finish();
-            deliver(e, res);
-          });
-        } else {
-          // The caller gets its result before the session's own timeout is restored; the
-          // connection goes back to the pool after.
-          void runWithSessionTimeout(co.lane, ctx, config, o, deliver).then(() => co.finish());
-        }
+        // The server-side timeout (if any) is set, or kept, right before the statement starts.
+        co.lane.exec(ctx, config, undefined, (e, res) => {
+          co.finish();
+          deliver(e, res);
+        }, need);
       });
     });
   }

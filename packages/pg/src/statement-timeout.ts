@@ -1,11 +1,29 @@
-/** Turning a context's remaining budget into a server-side `statement_timeout`. */
+/**
+ * Turning a context's remaining budget into a server-side `statement_timeout`, without a round
+ * trip per statement.
+ *
+ * The lane remembers the value in force in the session (`Lane.inForceMs`; inside a transaction
+ * the transaction's own, set with `SET LOCAL`). A statement with remaining budget R may run
+ * under any value T with R + margin ≤ T ≤ R + margin + slack (slack = max(ratio × R, ms)):
+ * when the value in force fits, the statement goes alone; otherwise one `SET` precedes it and
+ * stays in force afterwards (recorded, never set back), so the next statements with similar
+ * budgets — the usual case: every request of a service has the same budget — send nothing
+ * extra. A statement without a deadline needs the session's own value back first. This process
+ * still cancels at the deadline itself (CancelRequest); the server's timeout is the backstop for
+ * when it cannot (it died, or its event loop is stuck), so a bounded slack is harmless.
+ *
+ * Invariants: a statement never runs under a value below R + margin (unless the session's own
+ * configured `statement_timeout` is stricter: that one is never raised), nor above
+ * R + margin + slack; a statement without a deadline never runs under a value of ours; a
+ * client whose session holds a value of ours is guarded while no wrapper holds it (see
+ * `Lane.leave`), so plain node-postgres use of a pooled connection gets the session's own value.
+ */
 import type { QueryResult } from 'pg';
 import { DeadlineExceededError, remaining, type Context } from '@ctxkit/core';
-import { isQueryCanceled } from './errors.js';
-import type { Lane, Scope } from './lane.js';
-import { sql, type Sendable } from './query-config.js';
+import { isQueryCanceled, txStatus } from './errors.js';
+import type { Job, Lane, Scope, TimeoutNeed } from './lane.js';
+import { sql } from './query-config.js';
 import type { ResolvedOptions } from './options.js';
-import { withTimeout, withoutCancel } from '@ctxkit/core';
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -21,48 +39,64 @@ export function parseStatementTimeout(shown: string): number | undefined {
   return factor === undefined ? undefined : Number(m[1]) * factor;
 }
 
-/**
- * The statement_timeout (whole ms, ≥ 1) for a statement bounded by every context in `ctxs`:
- * the smallest remaining budget plus `marginMs`; `undefined` when none has a deadline.
- */
-export function budgetMs(ctxs: readonly (Context | undefined)[], marginMs: number): number | undefined {
-  let min = Infinity;
-  for (const c of ctxs) {
-    if (c === undefined || c.deadline === undefined) continue;
-    const r = remaining(c);
-    if (r < min) min = r;
-  }
-  if (min === Infinity) return undefined;
-  return Math.max(1, Math.ceil(min + marginMs));
-}
-
-/**
- * Whether the server must be told `budget`: only when it is stricter than the session's own
- * setting (`sessionMs`, 0 = none), so a configured lower limit is never raised.
- */
-export function needsServerTimeout(budget: number | undefined, sessionMs: number): budget is number {
-  return budget !== undefined && (sessionMs === 0 || budget < sessionMs);
-}
-
 /** A SQL string literal (standard_conforming_strings on, the default since PostgreSQL 9.1). */
 export function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** `planTimeout`: the value in force fits the statement; send nothing. */
+export const KEEP = -1;
+/** `planTimeout`: the session's own value must be in force; send a `SET` back to it. */
+export const RESTORE = -2;
+
+/**
+ * What must happen to the statement_timeout in force before a statement runs. `inForce`:
+ * undefined = the session's own value (`sessionMs`, 0 = none), else the ms we set (NaN =
+ * unknown). `r`: the statement's remaining budget in ms, undefined without a deadline. Returns
+ * `KEEP`, `RESTORE`, or the ms to `SET` (the middle of the window, so that statements with
+ * somewhat larger and somewhat smaller budgets both fit it; capped at the session's own value).
+ */
+export function planTimeout(inForce: number | undefined, sessionMs: number, r: number | undefined, o: ResolvedOptions): number {
+  if (r === undefined) return inForce === undefined ? KEEP : RESTORE;
+  const session = sessionMs === 0 ? Infinity : sessionMs;
+  const lo = Math.max(1, Math.ceil(r + o.marginMs));
+  // A session limit at least as strict as the budget wins: it is never raised.
+  if (session <= lo) return inForce === undefined || inForce === session ? KEEP : RESTORE;
+  const slack = Math.floor(Math.max(o.slackRatio * Math.max(r, 0), o.slackMs));
+  const hi = Math.min(lo + slack, session);
+  const current = inForce === undefined ? session : inForce; // NaN fits nothing
+  if (current >= lo && current <= hi) return KEEP;
+  const target = lo + Math.floor(slack / 2);
+  return target >= session ? RESTORE : target;
+}
+
+/**
+ * @internal Whether the session is outside any transaction, as far as node-postgres knows (a
+ * client that has just connected reports null until its first statement).
+ */
+export function outsideTransaction(lane: Lane): boolean {
+  const s = txStatus(lane.client);
+  return s !== 'T' && s !== 'E';
+}
+
+/** Stores what `SHOW statement_timeout` returned as the session's own value. */
+function storeSessionTimeout(lane: Lane, res: QueryResult | undefined): void {
+  const text = String((res?.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
+  lane.sessionTimeoutText = text;
+  lane.sessionTimeoutMs = parseStatementTimeout(text) ?? 0;
 }
 
 /**
  * Reads the session's statement_timeout into `lane` (once per connection). Rejects like any
  * statement run under `ctx`.
  */
-export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined, group?: object): Promise<void> {
+export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined): Promise<void> {
   if (lane.sessionTimeoutText !== undefined) return;
-  const res = await lane.run(ctx, sql('SHOW statement_timeout'), scope, group);
-  const text = String((res.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
-  lane.sessionTimeoutText = text;
-  lane.sessionTimeoutMs = parseStatementTimeout(text) ?? 0;
+  storeSessionTimeout(lane, await lane.run(ctx, sql('SHOW statement_timeout'), scope));
 }
 
 /**
- * What a statement that ran under a server-side timeout we set rejects with: a `57014` from the
+ * What a statement that ran under a server-side timeout of ours rejects with: a `57014` from the
  * server becomes the ended context's `ctx.err` (the first in `ctxs` that ended), or, when the
  * server fired before this process's own deadline, a `DeadlineExceededError` whose cause is the
  * server's error. Anything else passes through.
@@ -73,76 +107,97 @@ export function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown 
   return new DeadlineExceededError('@ctxkit/pg: the server stopped the statement at its statement_timeout (the context\'s deadline)', { cause: e });
 }
 
-/**
- * Runs one statement outside any transaction with the context's budget as the session's
- * statement_timeout: `SET`, the statement, `SET` back to the session's own value. `deliver` gets
- * the statement's outcome as soon as it settles; the `SET` back is queued on the lane before
- * that (so it precedes any statement the caller sends next) and runs even when the context
- * ended (on `withoutCancel` with `cleanupTimeoutMs`); a failure there breaks the lane, so the
- * connection is destroyed rather than reused with a foreign timeout. The returned promise
- * (never rejected) settles once the session is back to its own setting. A session that already
- * has a stricter timeout gets the plain statement.
- */
-export function runWithSessionTimeout(
-  lane: Lane,
-  ctx: Context,
-  config: Sendable,
-  o: ResolvedOptions,
-  deliver: (err: unknown, res: QueryResult | undefined) => void,
-): Promise<void> {
-  // One group: no other statement on this connection may run between SET and SET back.
-  const group = {};
-  if (lane.sessionTimeoutText !== undefined) return armAndRun(lane, ctx, config, o, deliver, group);
-  return readSessionTimeout(lane, ctx, undefined, group).then(
-    () => armAndRun(lane, ctx, config, o, deliver, group),
-    (e: unknown) => {
-      lane.endGroup(group);
-      deliver(e, undefined);
-    },
-  );
-}
+// Job.pending values besides a SET's ms (≥ 1) and RESTORE.
+const NONE = 0;
+const SHOW = -3;
+const STEPPED = -4;
 
-function armAndRun(
-  lane: Lane,
-  ctx: Context,
-  config: Sendable,
-  o: ResolvedOptions,
-  deliver: (err: unknown, res: QueryResult | undefined) => void,
-  group: object,
-): Promise<void> {
-  const done = (): void => lane.endGroup(group);
-  const budget = budgetMs([ctx], o.marginMs);
-  if (!needsServerTimeout(budget, lane.sessionTimeoutMs)) {
-    return new Promise<void>((resolve) => lane.exec(ctx, config, undefined, (e, r) => {
-      done();
-      deliver(e, r);
-      resolve();
-    }, group));
-  }
-  const restore = (): Promise<void> => {
-    if (lane.broken !== undefined) {
-      done();
-      return Promise.resolve();
+/**
+ * @internal The `TimeoutNeed` of a statement: at most one `SHOW statement_timeout` (once per
+ * connection) and one `SET` before it, decided by `planTimeout` when the statement is about to
+ * start (so statements queued on one client each see what the previous ones left). Subclasses
+ * say where the value in force lives and how the budget is found.
+ */
+export abstract class TimeoutPlanner implements TimeoutNeed {
+  /** `SET` or `SET LOCAL`. */
+  protected abstract readonly verb: string;
+  /** The statement's remaining budget (ms), undefined when it has none or it is not wanted. */
+  protected abstract budget(job: Job): number | undefined;
+  protected abstract inForce(lane: Lane, job: Job): number | undefined;
+  protected abstract record(lane: Lane, job: Job, v: number | undefined): void;
+  /** False where nothing may be sent (a transaction the caller opened). */
+  protected abstract applies(lane: Lane): boolean;
+  /** The contexts whose end or deadline the statement obeys. */
+  protected abstract contexts(job: Job): Context[];
+
+  step(lane: Lane, job: Job): string | undefined {
+    if (job.pending === STEPPED) return undefined;
+    const r = this.budget(job);
+    const inForce = this.inForce(lane, job);
+    if (r === undefined && inForce === undefined) return undefined; // the common no-deadline path
+    if (!this.applies(lane)) return undefined;
+    if (r !== undefined && lane.sessionTimeoutText === undefined) {
+      job.pending = SHOW;
+      return 'SHOW statement_timeout';
     }
-    const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
-    return new Promise<void>((resolve) => lane.exec(s.ctx, sql(`SET statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`), undefined, (e) => {
-      s.cancel();
-      if (e !== undefined) lane.markBroken(e instanceof Error ? e : new Error(String(e)));
-      done();
-      resolve();
-    }, group));
-  };
-  return new Promise<void>((resolve) => lane.exec(ctx, sql(`SET statement_timeout = ${budget}`), undefined, (setErr) => {
-    if (setErr !== undefined) {
-      const restored = restore(); // the SET may have run before it was cancelled
-      deliver(setErr, undefined);
-      void restored.then(resolve);
+    const p = planTimeout(inForce, lane.sessionTimeoutMs, r, this.o(job));
+    if (p === KEEP) {
+      job.armed = r !== undefined && inForce !== undefined;
+      return undefined;
+    }
+    job.pending = p;
+    return p === RESTORE
+      ? `${this.verb} statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`
+      : `${this.verb} statement_timeout = ${p}`;
+  }
+
+  stepDone(lane: Lane, job: Job, err: unknown, res: QueryResult | undefined): void {
+    const p = job.pending;
+    if (p === SHOW) {
+      if (err === undefined) storeSessionTimeout(lane, res);
+      job.pending = NONE;
       return;
     }
-    lane.exec(ctx, config, undefined, (e, r) => {
-      const restored = restore();
-      deliver(e === undefined ? undefined : mapServerTimeout(e, [ctx]), r);
-      void restored.then(resolve);
-    }, group);
-  }, group));
+    // A failed (or cancelled) SET may or may not have taken effect: unknown, SET again next time.
+    this.record(lane, job, err !== undefined ? NaN : p === RESTORE ? undefined : p);
+    job.armed = p !== RESTORE;
+    job.pending = STEPPED;
+  }
+
+  mapError(_lane: Lane, job: Job, err: unknown): unknown {
+    return job.armed ? mapServerTimeout(err, this.contexts(job)) : err;
+  }
+
+  protected abstract o(job: Job): ResolvedOptions;
+}
+
+/**
+ * @internal The server-side timeout of statements outside transactions (`db.query`,
+ * `wrapClient`): a session-level `SET`, left in force. Inside a transaction the caller opened
+ * on a wrapped client nothing is sent (a session-level SET there would be undone by ROLLBACK).
+ */
+export class SessionTimeout extends TimeoutPlanner {
+  protected readonly verb = 'SET';
+  constructor(private readonly options: ResolvedOptions) {
+    super();
+  }
+  protected o(): ResolvedOptions {
+    return this.options;
+  }
+  protected budget(job: Job): number | undefined {
+    return this.options.serverTimeout && job.ctx.deadline !== undefined ? remaining(job.ctx) : undefined;
+  }
+  protected inForce(lane: Lane): number | undefined {
+    return lane.inForceMs;
+  }
+  protected record(lane: Lane, _job: Job, v: number | undefined): void {
+    // A session-level SET that ran inside a transaction is undone by ROLLBACK: unknown then.
+    lane.inForceMs = outsideTransaction(lane) ? v : NaN;
+  }
+  protected applies(lane: Lane): boolean {
+    return outsideTransaction(lane);
+  }
+  protected contexts(job: Job): Context[] {
+    return [job.ctx];
+  }
 }

@@ -10,11 +10,11 @@
  *   or its context ends, and the enclosing transaction carries on.
  */
 import type { QueryResult } from 'pg';
-import { afterFunc, startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
-import type { Lane, Scope } from './lane.js';
+import { afterFunc, remaining, startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import type { Job, Lane, Scope } from './lane.js';
 import type { ResolvedOptions } from './options.js';
 import { sql, toConfig, type Queryable } from './query-config.js';
-import { budgetMs, mapServerTimeout, needsServerTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
+import { KEEP, RESTORE, TimeoutPlanner, planTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
 import { CommitOutcomeUnknownError, TransactionRolledBackError, isConnectionFailure, isServerError, txStatus } from './errors.js';
 
 /** SQL isolation levels, as written after `ISOLATION LEVEL`. */
@@ -70,10 +70,51 @@ export function beginSql(options: TransactionOptions | undefined): string {
 interface TxState {
   readonly lane: Lane;
   readonly o: ResolvedOptions;
-  /** The statement_timeout we SET LOCAL and is in force, if any. */
-  armedMs: number | undefined;
+  /**
+   * The statement_timeout in force in the transaction: undefined = the session's own value, else
+   * ms of ours (set with SET LOCAL, or a session-level value of ours inherited at BEGIN; NaN =
+   * unknown). SET LOCAL ends with the transaction, so the lane's session-level value is intact.
+   */
+  inForceMs: number | undefined;
   savepoints: number;
 }
+
+/**
+ * The server-side timeout of statements in a transaction: the smallest remaining budget among
+ * the statement's context and those of its transaction and savepoints, as `SET LOCAL`, kept for
+ * the next statements it fits (see statement-timeout.ts).
+ */
+class TxTimeout extends TimeoutPlanner {
+  protected readonly verb = 'SET LOCAL';
+  protected o(job: Job): ResolvedOptions {
+    return (job.scope as TxScope).state.o;
+  }
+  protected budget(job: Job): number | undefined {
+    const scope = job.scope as TxScope;
+    if (!scope.state.o.serverTimeout) return undefined;
+    let min = job.ctx.deadline === undefined ? Infinity : remaining(job.ctx);
+    for (let s: TxScope | undefined = scope; s !== undefined; s = s.parent) {
+      if (s.ctx.deadline !== undefined) min = Math.min(min, remaining(s.ctx));
+    }
+    return min === Infinity ? undefined : min;
+  }
+  protected inForce(_lane: Lane, job: Job): number | undefined {
+    return (job.scope as TxScope).state.inForceMs;
+  }
+  protected record(_lane: Lane, job: Job, v: number | undefined): void {
+    (job.scope as TxScope).state.inForceMs = v;
+  }
+  protected applies(): boolean {
+    return true;
+  }
+  protected contexts(job: Job): Context[] {
+    const out = [job.ctx];
+    for (let s: TxScope | undefined = job.scope as TxScope; s !== undefined; s = s.parent) out.push(s.ctx);
+    return out;
+  }
+}
+
+const TX_TIMEOUT = new TxTimeout();
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -105,12 +146,6 @@ class TxScope implements Scope, Tx {
     return undefined;
   }
 
-  private chain(ctx: Context): Context[] {
-    const out = [ctx];
-    for (let s: TxScope | undefined = this; s !== undefined; s = s.parent) out.push(s.ctx);
-    return out;
-  }
-
   query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
     const op = startOperation(ctx, 'pg.query');
     return this.runQuery(ctx, text, values).then(
@@ -123,38 +158,8 @@ class TxScope implements Scope, Tx {
     const why = this.blocked(ctx);
     if (why !== undefined) throw why;
     const config = toConfig('tx.query', text, values);
-    const { lane, o } = this.state;
-    let ctxs: Context[] | undefined;
-    // SET LOCAL and the statement run back to back: a concurrent tx.query must not run under
-    // this statement's budget.
-    const group = {};
-    try {
-      if (o.serverTimeout) {
-        ctxs = this.chain(ctx);
-        if (budgetMs(ctxs, o.marginMs) !== undefined || this.state.armedMs !== undefined) {
-          if (lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, this, group);
-          const budget = budgetMs(ctxs, o.marginMs);
-          const armed = this.state.armedMs;
-          if (needsServerTimeout(budget, lane.sessionTimeoutMs)) {
-            // Refresh when the value in force is too loose (by more than the margin) or stricter
-            // than this statement's budget (set for an earlier statement with a tighter one).
-            if (armed === undefined || armed > budget + o.marginMs || armed < budget) {
-              await lane.run(ctx, sql(`SET LOCAL statement_timeout = ${budget}`), this, group);
-              this.state.armedMs = budget;
-            }
-          } else if (armed !== undefined) {
-            // An earlier statement's tighter value is still in force: back to the session's own.
-            await lane.run(ctx, sql(`SET LOCAL statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`), this, group);
-            this.state.armedMs = undefined;
-          }
-        }
-      }
-      return await lane.run(ctx, config, this, group);
-    } catch (e) {
-      throw this.state.armedMs !== undefined && ctxs !== undefined ? mapServerTimeout(e, ctxs) : e;
-    } finally {
-      lane.endGroup(group);
-    }
+    // The SET LOCAL this statement needs (if any) is decided and sent right before it starts.
+    return this.state.lane.run(ctx, config, this, TX_TIMEOUT);
   }
 
   savepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T> {
@@ -172,7 +177,7 @@ class TxScope implements Scope, Tx {
     const state = this.state;
     const { lane, o } = state;
     const name = `ctxkit_sp_${++state.savepoints}`;
-    const armedBefore = state.armedMs;
+    const inForceBefore = state.inForceMs;
     this.busy = true;
     try {
       await lane.run(ctx, sql(`SAVEPOINT ${name}`), this);
@@ -182,7 +187,7 @@ class TxScope implements Scope, Tx {
         const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
         try {
           await lane.run(s.ctx, sql(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`), this);
-          state.armedMs = armedBefore; // SET LOCAL made inside the savepoint was undone with it
+          state.inForceMs = inForceBefore; // SET LOCAL made inside the savepoint was undone with it
         } catch {
           // The enclosing transaction ended meanwhile, or is now aborted in the server (its next
           // statement fails, and COMMIT gives TransactionRolledBackError), or the lane broke.
@@ -278,13 +283,18 @@ export async function runTransaction<T>(
   begin: string,
   o: ResolvedOptions,
 ): Promise<T> {
-  const state: TxState = { lane, o, armedMs: undefined, savepoints: 0 };
-  if (o.serverTimeout && ctx.deadline !== undefined) {
-    if (lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, undefined);
-    const budget = budgetMs([ctx], o.marginMs);
-    if (needsServerTimeout(budget, lane.sessionTimeoutMs)) {
-      begin += `; SET LOCAL statement_timeout = ${budget}`;
-      state.armedMs = budget;
+  const state: TxState = { lane, o, inForceMs: lane.inForceMs, savepoints: 0 };
+  const deadline = o.serverTimeout && ctx.deadline !== undefined;
+  if (deadline || lane.inForceMs !== undefined) {
+    // In the BEGIN message itself: no round trip. Kept when the session's value already fits.
+    if (deadline && lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, undefined);
+    const p = planTimeout(lane.inForceMs, lane.sessionTimeoutMs, deadline ? remaining(ctx) : undefined, o);
+    if (p === RESTORE) {
+      begin += `; SET LOCAL statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`;
+      state.inForceMs = undefined;
+    } else if (p !== KEEP) {
+      begin += `; SET LOCAL statement_timeout = ${p}`;
+      state.inForceMs = p;
     }
   }
   const tx = new TxScope(state, ctx, undefined);
