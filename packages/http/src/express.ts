@@ -18,7 +18,7 @@ export type { RequestContextOptions } from './server.js';
 
 /**
  * Express 5 middleware (install it before the routes): makes each request's context with the
- * semantics of `contextFromRequest`, binds it for `current()` (`@ctxkit/core/node`) for the rest
+ * semantics of `contextFromRequest`, binds it for `current()` (`@ctxkit/core/node`; unless `current: false`) for the rest
  * of the chain, and answers 400 (text, naming the header) for a malformed budget header unless
  * `invalid: 'ignore'`. Read it with `getContext(req)`. Throws `TypeError` for bad options.
  */
@@ -30,7 +30,8 @@ export function contextMiddleware(options?: RequestContextOptions): RequestHandl
       res.status(r.status).type('text/plain').send(`${r.message}\n`);
       return;
     }
-    runWith(r.ctx, next);
+    if (o.current) runWith(r.ctx, next);
+    else next();
   };
 }
 

@@ -35,8 +35,10 @@ function install(fastify: FastifyInstance, options: RequestContextOptions | unde
       void reply.code(r.status).type('text/plain; charset=utf-8').send(`${r.message}\n`);
       return;
     }
-    runWith(r.ctx, done);
+    if (o.current) runWith(r.ctx, done);
+    else done();
   });
+  if (!o.current) return;
   // A request body is parsed from socket events, outside the onRequest call chain: bind again
   // just before the handler so current() holds in every handler.
   fastify.addHook('preHandler', (request, _reply, done) => {
@@ -57,7 +59,7 @@ function markPlugin(p: Plugin): Plugin {
  * The Fastify 5 plugin, usable both ways: `app.register(contextMiddleware, options)` or
  * `app.register(contextMiddleware(options))`. It applies to the whole instance (not
  * encapsulated): each request's context has the semantics of `contextFromRequest`, is bound for
- * `current()` in hooks and handlers, and a malformed budget header is answered 400 (text, naming
+ * `current()` in hooks and handlers (unless `current: false`), and a malformed budget header is answered 400 (text, naming
  * the header) unless `invalid: 'ignore'`. Read it with `getContext(request)`. Fastify's own
  * `request.signal` is not used. Throws `TypeError` for bad options.
  */

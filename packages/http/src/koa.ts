@@ -18,7 +18,7 @@ export type { RequestContextOptions } from './server.js';
 
 /**
  * Koa 3 middleware (install it first): makes each request's context with the semantics of
- * `contextFromRequest`, binds it for `current()` for every downstream middleware, and answers
+ * `contextFromRequest`, binds it for `current()` (unless `current: false`) for every downstream middleware, and answers
  * 400 (text, naming the header) for a malformed budget header unless `invalid: 'ignore'`. Koa
  * writes the response after the middleware chain settles; the context ends once it is sent.
  * Read it with `getContext(kctx)`. Throws `TypeError` for bad options.
@@ -33,7 +33,7 @@ export function contextMiddleware(options?: RequestContextOptions): Middleware {
       kctx.body = `${r.message}\n`;
       return Promise.resolve();
     }
-    return runWith(r.ctx, next);
+    return o.current ? runWith(r.ctx, next) : next();
   };
 }
 

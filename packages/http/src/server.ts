@@ -17,6 +17,14 @@ export interface RequestContextOptions extends ExtractOptions {
    * in-flight request ends with it). Default `background()`.
    */
   parent?: Context;
+  /**
+   * (`contextHandler` and the framework adapters) Bind the context for `current()` from
+   * `@ctxkit/core/node` (AsyncLocalStorage) for the rest of the request's chain. Default `true`.
+   * On Node 20, AsyncLocalStorage adds several µs per request to promise-heavy frameworks (see
+   * docs/BENCHMARKS.md); set `false` when your code passes `ctx` explicitly (as it should) and
+   * nothing you do not own needs `current()`. `contextFromRequest` never binds.
+   */
+  current?: boolean;
 }
 
 /** @internal The property under which the request's context is kept on `req`. */
@@ -27,6 +35,7 @@ type WithContext = IncomingMessage & { [kContext]?: Context };
 /** @internal Resolved options (validated once). */
 export interface ResolvedRequestOptions extends ResolvedExtract {
   parent: Context;
+  current: boolean;
 }
 
 const resolvedCache = new WeakMap<object, ResolvedRequestOptions>();
@@ -34,12 +43,13 @@ let defaultResolved: ResolvedRequestOptions | undefined;
 
 /** @internal Validates options, throwing `TypeError` naming the bad one; cached per object. */
 export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: string): ResolvedRequestOptions {
-  if (o === undefined) return (defaultResolved ??= { ...resolveExtract(undefined, fn), parent: background() });
+  if (o === undefined) return (defaultResolved ??= { ...resolveExtract(undefined, fn), parent: background(), current: true });
   let r = typeof o === 'object' && o !== null ? resolvedCache.get(o) : undefined;
   if (r === undefined) {
     const parent = o.parent ?? background();
     if (!isContext(parent)) throw new TypeError(`${fn}: options.parent must be a Context from @ctxkit/core`);
-    r = { ...resolveExtract(o, fn), parent };
+    if (o.current !== undefined && typeof o.current !== 'boolean') throw new TypeError(`${fn}: options.current must be a boolean`);
+    r = { ...resolveExtract(o, fn), parent, current: o.current !== false };
     resolvedCache.set(o, r);
   }
   return r;
@@ -170,7 +180,8 @@ export interface ContextHandlerOptions extends RequestContextOptions {
 /**
  * Wraps `handler` as a node:http request listener: makes the request's context with
  * `contextFromRequest`, answers 400 for malformed budget headers without calling `handler`, then
- * calls `handler(ctx, req, res)` with `ctx` also bound for `current()` (`@ctxkit/core/node`),
+ * calls `handler(ctx, req, res)` with `ctx` also bound for `current()` (`@ctxkit/core/node`;
+ * unless `current: false`),
  * and turns a throw or rejection into an answer (see `onError`) so it can never crash the
  * process. The handler still writes the response itself; the context ends once it is sent.
  */
@@ -198,7 +209,7 @@ export function contextHandler(handler: ContextRequestHandler, options?: Context
       }
     };
     try {
-      const out = runWith(ctx, () => handler(ctx, req, res));
+      const out = o.current ? runWith(ctx, () => handler(ctx, req, res)) : handler(ctx, req, res);
       if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
         (out as PromiseLike<unknown>).then(undefined, fail);
       }

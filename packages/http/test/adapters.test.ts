@@ -123,6 +123,24 @@ const frameworks: Framework[] = [
       return serve(createAdaptorServer({ fetch: app.fetch }) as http.Server);
     },
   },
+  {
+    name: 'hono (withRequestContext)',
+    async start(r) {
+      const app = new Hono();
+      app.use(async (c, next) => {
+        const raw = (c.env as { incoming: http.IncomingMessage }).incoming;
+        r.seen(raw.url ?? '', ho.getContext(c), raw);
+        await next();
+      });
+      app.get('/work', async (c) => c.text(await r.work(ho.getContext(c))));
+      app.post('/upload', async (c) => {
+        const n = (await c.req.arrayBuffer()).byteLength;
+        return c.text(await r.afterUpload(ho.getContext(c), (c.env as { incoming: http.IncomingMessage }).incoming, n));
+      });
+      app.get('/ok', (c) => c.text('ok'));
+      return serve(createAdaptorServer({ fetch: ho.withRequestContext(app.fetch) }) as http.Server);
+    },
+  },
 ];
 
 /** The third server: holds each request open and reports when (and why) its context ended. */
@@ -251,6 +269,21 @@ for (const fw of frameworks) {
     await s.close();
   });
 }
+
+test('current: false — getContext still works, current() is left unbound (no AsyncLocalStorage cost)', async () => {
+  const seen = deferred<{ same: boolean; unbound: boolean }>();
+  const app = express();
+  app.use(ex.contextMiddleware({ current: false }));
+  app.get('/', (req, res) => {
+    const ctx = ex.getContext(req);
+    seen.resolve({ same: ctx.err === undefined, unbound: current() !== ctx });
+    res.send('ok');
+  });
+  const s = await serve(http.createServer(app));
+  await (await fetch(s.url)).text();
+  assert.deepEqual(await seen.promise, { same: true, unbound: true });
+  await s.close();
+});
 
 test('getContext without the middleware is a TypeError that says what to install', () => {
   const req = new http.IncomingMessage(null as never);

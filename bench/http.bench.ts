@@ -1,0 +1,293 @@
+// @ctxkit/http against the same servers without it, same run:
+// 1. Throughput (autocannon, loopback): node:http bare vs contextFromRequest; Express, Fastify,
+//    Koa and Hono each without vs with the adapter. The servers run in a child process (one
+//    core), the load generator here (the other core); runs alternate A B B A so drift and other
+//    load on the machine hit both sides alike.
+// 2. Disconnect latency: time from the client closing its socket (and from the server seeing the
+//    socket close) until the request context has ended, on loopback.
+import os from 'node:os';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+
+const ROLE = process.env.CTXKIT_HTTP_BENCH_ROLE;
+
+if (ROLE === 'server') {
+  await runServers();
+} else {
+  await main();
+}
+
+async function listen(server: http.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** Child process: every server of the comparison, each on its own port; prints the ports as JSON. */
+async function runServers(): Promise<void> {
+  const { contextFromRequest } = await import('@ctxkit/http');
+  const express = (await import('express')).default;
+  const Fastify = (await import('fastify')).default;
+  const Koa = (await import('koa')).default;
+  const { Hono } = await import('hono');
+  const { createAdaptorServer } = await import('@hono/node-server');
+  const ex = await import('@ctxkit/http/express');
+  const fa = await import('@ctxkit/http/fastify');
+  const ko = await import('@ctxkit/http/koa');
+  const ho = await import('@ctxkit/http/hono');
+  const ports: Record<string, number> = {};
+
+  ports['node:http/without'] = await listen(http.createServer((_req, res) => {
+    res.end('ok');
+  }));
+  ports['node:http/with'] = await listen(http.createServer((req, res) => {
+    const scope = contextFromRequest(req, res);
+    if (scope.ctx.err === undefined) res.end('ok');
+  }));
+  for (const withCtx of [false, true]) {
+    const tag = withCtx ? 'with' : 'without';
+    const e = express();
+    if (withCtx) e.use(ex.contextMiddleware());
+    e.get('/', (req, res) => {
+      if (withCtx) ex.getContext(req);
+      res.send('ok');
+    });
+    ports[`Express 5/${tag}`] = await listen(http.createServer(e));
+
+    const f = Fastify();
+    if (withCtx) await f.register(fa.contextMiddleware);
+    f.get('/', async (request) => {
+      if (withCtx) fa.getContext(request);
+      return 'ok';
+    });
+    await f.ready();
+    ports[`Fastify 5/${tag}`] = await listen(f.server);
+
+    const k = new Koa();
+    if (withCtx) k.use(ko.contextMiddleware());
+    k.use(async (kctx) => {
+      if (withCtx) ko.getContext(kctx);
+      kctx.body = 'ok';
+    });
+    ports[`Koa 3/${tag}`] = await listen(http.createServer(k.callback()));
+
+    const h = new Hono();
+    if (withCtx) h.use(ho.contextMiddleware());
+    h.get('/', (c) => {
+      if (withCtx) ho.getContext(c);
+      return c.text('ok');
+    });
+    ports[`Hono (node-server)/${tag}`] = await listen(createAdaptorServer({ fetch: h.fetch }) as http.Server);
+  }
+  // Instrumented node:http server: time spent in contextFromRequest and in the binding's 'close'
+  // listener (between a listener added before it and one added after it), per request.
+  const samples = { bind: new Float64Array(1 << 20), close: new Float64Array(1 << 20), nb: 0, nc: 0 };
+  ports['instrumented'] = await listen(http.createServer((req, res) => {
+    let t = 0;
+    res.on('close', () => {
+      t = performance.now();
+    });
+    const t0 = performance.now();
+    const scope = contextFromRequest(req, res);
+    const t1 = performance.now();
+    res.on('close', () => {
+      if (samples.nc < samples.close.length) samples.close[samples.nc++] = (performance.now() - t) * 1e6;
+    });
+    if (samples.nb < samples.bind.length) samples.bind[samples.nb++] = (t1 - t0) * 1e6;
+    if (scope.ctx.err === undefined) res.end('ok');
+  }));
+  ports['stats'] = await listen(http.createServer((_req, res) => {
+    res.end(JSON.stringify({ bind: Array.from(samples.bind.subarray(0, samples.nb)), close: Array.from(samples.close.subarray(0, samples.nc)) }));
+  }));
+  // Control port: the server process's CPU time so far (µs), read before and after each run.
+  ports.cpu = await listen(http.createServer((_req, res) => {
+    const u = process.cpuUsage();
+    res.end(String(u.user + u.system));
+  }));
+  process.stdout.write(`${JSON.stringify(ports)}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`  ${msg}\n`);
+}
+
+function percentile(v: number[], p: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+interface Cannon {
+  requests: { total: number; average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+  duration: number;
+}
+
+async function main(): Promise<void> {
+  // autocannon ships no types; loaded through require so the bench typechecks without @types.
+  const autocannon = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<Cannon>;
+  const loadBefore = os.loadavg()[0]!;
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, CTXKIT_HTTP_BENCH_ROLE: 'server' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let line = '';
+  for await (const chunk of child.stdout!) {
+    line += String(chunk);
+    if (line.includes('\n')) break;
+  }
+  const ports = JSON.parse(line.trim()) as Record<string, number>;
+  const pairs = ['node:http', 'Express 5', 'Fastify 5', 'Koa 3', 'Hono (node-server)'];
+  const SECONDS = 0.5;
+  const ROUNDS = 16;
+  const CONNECTIONS = 32;
+  const cpuNow = async (): Promise<number> => Number(await (await fetch(`http://127.0.0.1:${ports.cpu}/`)).text());
+  const run = async (port: number, duration: number): Promise<Cannon & { cpuUs: number }> => {
+    const c0 = await cpuNow();
+    const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration });
+    const c1 = await cpuNow();
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`port ${port}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    return { ...r, cpuUs: c1 - c0 };
+  };
+  const rows: string[][] = [];
+  for (const name of pairs) {
+    const a = ports[`${name}/without`]!;
+    const b = ports[`${name}/with`]!;
+    progress(`http: ${name} warm-up`);
+    await run(a, 1);
+    await run(b, 1);
+    const rps = { a: [] as number[], b: [] as number[] };
+    const cpu = { a: [] as number[], b: [] as number[] };
+    const rpsRatio: number[] = [];
+    const cpuRatio: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Adjacent pairs, alternating which goes first: each ratio compares runs made moments apart.
+      const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+      const got: Record<'a' | 'b', { rps: number; cpu: number }> = { a: { rps: 0, cpu: 0 }, b: { rps: 0, cpu: 0 } };
+      for (const which of order) {
+        const r = await run(which === 'a' ? a : b, SECONDS);
+        got[which] = { rps: r.requests.total / SECONDS, cpu: r.cpuUs / r.requests.total };
+        rps[which].push(got[which].rps);
+        cpu[which].push(got[which].cpu);
+      }
+      rpsRatio.push(got.b.rps / got.a.rps);
+      cpuRatio.push(got.a.cpu / got.b.cpu);
+    }
+    progress(`http: ${name} done`);
+    const target = name === 'node:http' ? 97 : 95;
+    const capacity = 100 * percentile(cpuRatio, 50);
+    rows.push([
+      name, percentile(rps.a, 50).toFixed(0), percentile(rps.b, 50).toFixed(0),
+      `${(100 * percentile(rpsRatio, 50)).toFixed(1)} %`,
+      `${percentile(cpu.a, 50).toFixed(1)} / ${percentile(cpu.b, 50).toFixed(1)} µs`,
+      `${capacity.toFixed(1)} %`, `≥ ${target} %`,
+    ]);
+  }
+  progress('http: binding cost inside the server');
+  await run(ports['instrumented']!, 2);
+  const stats = JSON.parse(await (await fetch(`http://127.0.0.1:${ports['stats']}/`)).text()) as { bind: number[]; close: number[] };
+  const warm = (v: number[]): number[] => v.slice(Math.floor(v.length / 5)); // drop JIT warm-up
+  child.stdin!.end();
+
+  progress('http: disconnect latency');
+  const dis = await disconnectLatency(2000);
+  const loadAfter = os.loadavg()[0]!;
+
+  const out: string[] = [];
+  out.push('## HTTP (@ctxkit/http)');
+  out.push('');
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. autocannon, ${CONNECTIONS} connections; per server ${ROUNDS} adjacent pairs of ${SECONDS} s runs (without/with, then with/without, …) after a 1 s warm-up each; every figure is the median over the pairs, each ratio computed within a pair. Servers run in a child process, the load generator in this one. "With" = \`contextFromRequest\` / the adapter installed and \`getContext\` read in the handler. *Server CPU per request* is the server process's user+system CPU time divided by the requests served: it is what bounds throughput when the server is CPU-bound, and it is far less sensitive than requests/s to other load on the machine; *capacity* = CPU without / CPU with. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push('');
+  out.push(table(['Server', 'without (req/s)', 'with (req/s)', 'req/s with / without', 'server CPU per request without / with', 'capacity with / without', 'target'], rows));
+  out.push('');
+  out.push(`ctxkit's own work per request, timed inside an instrumented node:http server under the same load (${warm(stats.bind).length} requests; the bare handler's whole CPU cost per request is in the first table):`);
+  out.push('');
+  out.push(table(['Step', 'p50', 'p99'], [
+    ['`contextFromRequest(req, res)`', fmtNs(warm(stats.bind), 50), fmtNs(warm(stats.bind), 99)],
+    ["its `'close'` listener (ends the context: `ResponseFinishedError`)", fmtNs(warm(stats.close), 50), fmtNs(warm(stats.close), 99)],
+  ]));
+  out.push('');
+  out.push(`Time until the request context has ended after the client closed its connection mid-request (${dis.n} requests, one at a time, in-process server on loopback):`);
+  out.push('');
+  out.push(table(['Measured from', 'p50', 'p99'], [
+    ['client `socket.destroy()`', fmtUs(dis.fromClient, 50), fmtUs(dis.fromClient, 99)],
+    ['server socket `close` event', fmtUs(dis.fromServer, 50), fmtUs(dis.fromServer, 99)],
+  ]));
+  process.stdout.write(`${out.join('\n')}\n`);
+  process.exit(0);
+}
+
+function fmtNs(v: number[], p: number): string {
+  return `${percentile(v, p).toFixed(0)} ns`;
+}
+
+function fmtUs(v: number[], p: number): string {
+  return `${percentile(v, p).toFixed(1)} µs`;
+}
+
+/** Client destroys its socket while the handler is busy; measures until the ctx has ended. */
+async function disconnectLatency(n: number): Promise<{ n: number; fromClient: number[]; fromServer: number[] }> {
+  const { contextFromRequest } = await import('@ctxkit/http');
+  const { subscribe } = await import('@ctxkit/core');
+  let onRequest: ((ctx: unknown, socket: net.Socket) => void) | undefined;
+  const server = http.createServer((req, res) => {
+    const scope = contextFromRequest(req, res);
+    onRequest?.(scope.ctx, req.socket);
+  });
+  const port = await listen(server);
+  const fromClient: number[] = [];
+  const fromServer: number[] = [];
+  let target: unknown;
+  let endedAt = 0;
+  let endedResolve: (() => void) | undefined;
+  const unsubscribe = subscribe({
+    contextEnded(ctx) {
+      if (ctx === target) {
+        endedAt = performance.now();
+        endedResolve?.();
+      }
+    },
+  });
+  for (let i = 0; i < n; i++) {
+    const got = new Promise<{ socket: net.Socket }>((resolve) => {
+      onRequest = (ctx, socket) => {
+        target = ctx;
+        resolve({ socket });
+      };
+    });
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const { socket } = await got;
+    let serverCloseAt = 0;
+    socket.prependListener('close', () => {
+      serverCloseAt = performance.now();
+    });
+    const ended = new Promise<void>((resolve) => {
+      endedResolve = resolve;
+    });
+    const t0 = performance.now();
+    client.destroy();
+    await ended;
+    if (i >= 100) { // the first ones warm the JIT
+      fromClient.push((endedAt - t0) * 1000);
+      fromServer.push((endedAt - serverCloseAt) * 1000);
+    }
+  }
+  unsubscribe();
+  server.close();
+  return { n: fromClient.length, fromClient, fromServer };
+}
