@@ -1,8 +1,9 @@
 // @ctxkit/pg against plain node-postgres, same process, same server (127.0.0.1:5432, or an
 // embedded PostgreSQL when none is configured):
 // 1. SELECT 1 throughput: db.query(ctx, …) vs pool.query(…), one in flight and 16 in flight,
-//    with a never-ending context, a per-request cancellable context, and a deadline (which adds
-//    the server-side statement_timeout: SET + statement + SET back).
+//    with a never-ending context, a per-request cancellable context, a deadline (which adds the
+//    server-side statement_timeout: a SET only when the value a connection holds does not fit the
+//    budget), and deadlines drawn at random between 0.5 and 10 s (many budgets do not fit).
 // 2. Cancel latency: time from scope.cancel() until pg_stat_activity shows the backend idle, and
 //    until the promise rejects; compared with pg_cancel_backend() sent by hand over an
 //    already-open admin connection.
@@ -20,15 +21,25 @@ const app = `ctxkit-pg-bench-${process.pid}`;
 const pool = new pg.Pool({ connectionString: database.connectionString, application_name: app, max: 8 });
 const admin = new pg.Pool({ connectionString: database.connectionString, application_name: `${app}-admin`, max: 2 });
 pool.on('error', () => {});
+/** `SET statement_timeout` statements sent on the pool's connections (counted by a thin spy). */
+let timeoutSets = 0;
+pool.on('connect', (client) => {
+  const query = client.query as (...a: unknown[]) => unknown;
+  (client as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    if (typeof args[0] === 'string' && args[0].startsWith('SET statement_timeout')) timeoutSets++;
+    return query.apply(this, args);
+  };
+});
 const db = wrapPool(pool);
 
 type Runner = () => Promise<unknown>;
 
-interface Sample { qps: number; cpuUs: number }
+interface Sample { qps: number; cpuUs: number; setsPer1k: number }
 
 /** Runs `n` operations with `inflight` concurrent loops: queries per second and CPU µs per query. */
 async function measure(op: Runner, n: number, inflight: number): Promise<Sample> {
   let left = n;
+  const sets0 = timeoutSets;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: inflight }, async () => {
@@ -36,7 +47,7 @@ async function measure(op: Runner, n: number, inflight: number): Promise<Sample>
   }));
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
-  return { qps: n / (wall / 1000), cpuUs: (cpu.user + cpu.system) / n };
+  return { qps: n / (wall / 1000), cpuUs: (cpu.user + cpu.system) / n, setsPer1k: ((timeoutSets - sets0) * 1000) / n };
 }
 
 /**
@@ -49,7 +60,11 @@ async function compareQps(cands: Array<[string, Runner]>, batch: number, infligh
   for (let r = 0; r < rounds; r++) {
     for (const [name, op] of cands) samples.get(name)!.push(await measure(op, batch, inflight));
   }
-  return new Map([...samples].map(([k, v]) => [k, { qps: median(v.map((x) => x.qps)), cpuUs: median(v.map((x) => x.cpuUs)) }]));
+  return new Map([...samples].map(([k, v]) => [k, {
+    qps: median(v.map((x) => x.qps)),
+    cpuUs: median(v.map((x) => x.cpuUs)),
+    setsPer1k: v.reduce((a, x) => a + x.setsPer1k, 0) / v.length,
+  }]));
 }
 
 const plain: Runner = () => pool.query('SELECT 1');
@@ -71,6 +86,18 @@ const wrappedDeadline: Runner = async () => {
   }
 };
 
+/** Budgets spread over 0.5–10 s (a fixed sequence, the same for every batch). */
+const spread = Array.from({ length: 997 }, (_, i) => 500 + ((i * 7919) % 9500));
+let next = 0;
+const wrappedSpread: Runner = async () => {
+  const s = withTimeout(background(), spread[next++ % spread.length]!);
+  try {
+    return await db.query(s.ctx, 'SELECT 1');
+  } finally {
+    s.cancel();
+  }
+};
+
 const throughputRows: string[][] = [];
 const ROUNDS = 30;
 for (const inflight of [1, 16]) {
@@ -81,12 +108,14 @@ for (const inflight of [1, 16]) {
     ['db.query, background()', wrappedBg],
     ['db.query, withCancel per query', wrappedCancel],
     ['db.query, withTimeout(10 s) per query', wrappedDeadline],
+    ['db.query, withTimeout(0.5–10 s at random) per query', wrappedSpread],
   ], batch, inflight, ROUNDS);
   const base = r.get('pool.query (node-postgres)')!;
   for (const [name, v] of r) {
     throughputRows.push([
       String(inflight), name, `${Math.round(v.qps).toLocaleString('en-US')}/s`, `${((v.qps / base.qps) * 100).toFixed(1)}%`,
       `${v.cpuUs.toFixed(1)} µs`, `${(v.cpuUs - base.cpuUs >= 0 ? '+' : '')}${(v.cpuUs - base.cpuUs).toFixed(1)} µs`,
+      v.setsPer1k.toFixed(1),
     ]);
   }
 }
@@ -188,16 +217,24 @@ process.stdout.write(`## PostgreSQL (@ctxkit/pg)
 (max 8 connections; PostgreSQL on loopback, from ${database.source}). Medians of ${ROUNDS} short interleaved
 batches per client (this 2-core machine is shared, so throughput moves with the load; the CPU
 time this process spends per query is the steadier figure). With a deadline, the server-side
-\`statement_timeout\` costs two extra round trips (\`SET\` before, \`SET\` back after);
-\`serverTimeout: false\` removes them, and a session whose own \`statement_timeout\` is already
-stricter skips them. Load average during the run: ${loadBefore.toFixed(1)} at the start,
-${loadAfter.toFixed(1)} at the end (other work on the machine).
+\`statement_timeout\` a connection holds is reused while it lies within [R + 50 ms, R + 50 ms +
+max(25 % of R, 100 ms)] of the statement's remaining budget R; only when it does not fit does a
+\`SET\` (one round trip) precede the statement, and it stays in force (no \`SET\` back). Equal
+budgets (the 10 s rows: every request of a service has the same budget) almost never need one;
+budgets spread at random over 0.5–10 s, on 8 pooled connections, often do. Load average
+during the run: ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end (other
+work on the machine). Every client's connections carry the same thin spy that counts the
+\`SET statement_timeout\` statements (last column). Those of plain \`pool.query\` are this
+package's guard at work: a connection a deadline batch left holding a value of ours gets the
+session's own value back (a \`SET\` queued ahead of the first plain statement) — once per
+connection per batch here, so the plain client pays for it too, and the next deadline batch
+sets its value again as often.
 
-${table(['In flight', 'Client', 'Throughput', 'vs pool.query', 'CPU per query', 'vs pool.query'], throughputRows)}
+${table(['In flight', 'Client', 'Throughput', 'vs pool.query', 'CPU per query', 'vs pool.query', 'SETs per 1,000 queries'], throughputRows)}
 
-Transactions of three statements, 4 in flight: with a deadline, \`db.transaction\` sends
-\`SET LOCAL statement_timeout\` in the same message as BEGIN, so the server-side deadline costs
-no round trip here.
+Transactions of three statements, 4 in flight: with a deadline, \`db.transaction\` keeps the
+value the connection holds when it fits, else sends \`SET LOCAL statement_timeout\` in the same
+message as BEGIN, so the server-side deadline costs no round trip here.
 
 ${table(['Client', 'Transactions', 'vs plain', 'CPU per transaction', 'vs plain'], txRows)}
 

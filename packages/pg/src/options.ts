@@ -30,9 +30,8 @@ export interface PgOptions {
   serverTimeoutSlackMs?: number;
   /**
    * Upper bound, in milliseconds, of each cleanup step run after a context ended: waiting for a
-   * cancelled statement to stop, the health check of its connection, ROLLBACK, restoring
-   * `statement_timeout`. When a step overruns, the connection is destroyed instead of being
-   * reused. Finite, > 0. Default 5000.
+   * cancelled statement to stop, the health check of its connection, ROLLBACK. When a step
+   * overruns, the connection is destroyed instead of being reused. Finite, > 0. Default 5000.
    */
   cleanupTimeoutMs?: number;
 }

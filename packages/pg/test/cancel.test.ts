@@ -76,6 +76,8 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     assert.throws(() => wrapPool({} as never), /wrapPool: pool must be a pg\.Pool/);
     assert.throws(() => wrapPool(pool, { cleanupTimeoutMs: 0 }), /cleanupTimeoutMs must be a finite number > 0, got 0/);
     assert.throws(() => wrapPool(pool, { serverTimeoutMarginMs: -1 }), /serverTimeoutMarginMs/);
+    assert.throws(() => wrapPool(pool, { serverTimeoutSlackRatio: -0.5 }), /options\.serverTimeoutSlackRatio must be a finite number ≥ 0, got -0\.5/);
+    assert.throws(() => wrapClient({ query() {} } as never, { serverTimeoutSlackMs: Number.NaN }), /wrapClient: options\.serverTimeoutSlackMs must be a finite number ≥ 0, got NaN/);
     await assert.rejects(db.transaction(background(), async () => 1, { isolationLevel: 'chaos' as never }), /isolationLevel must be one of/);
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
