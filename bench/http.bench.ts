@@ -49,41 +49,53 @@ async function runServers(): Promise<void> {
     const scope = contextFromRequest(req, res);
     if (scope.ctx.err === undefined) res.end('ok');
   }));
-  for (const withCtx of [false, true]) {
-    const tag = withCtx ? 'with' : 'without';
+  // Variants: 'without' (no ctxkit), 'with' (the adapter, defaults: bound for current()),
+  // 'nocurrent' (the adapter with current: false: no AsyncLocalStorage).
+  for (const variant of ['without', 'with', 'nocurrent'] as const) {
+    const withCtx = variant !== 'without';
+    const opts = variant === 'nocurrent' ? { current: false } : {};
     const e = express();
-    if (withCtx) e.use(ex.contextMiddleware());
+    if (withCtx) e.use(ex.contextMiddleware(opts));
     e.get('/', (req, res) => {
       if (withCtx) ex.getContext(req);
       res.send('ok');
     });
-    ports[`Express 5/${tag}`] = await listen(http.createServer(e));
+    ports[`Express 5/${variant}`] = await listen(http.createServer(e));
 
     const f = Fastify();
-    if (withCtx) await f.register(fa.contextMiddleware);
+    if (withCtx) await f.register(fa.contextMiddleware, opts);
     f.get('/', async (request) => {
       if (withCtx) fa.getContext(request);
       return 'ok';
     });
     await f.ready();
-    ports[`Fastify 5/${tag}`] = await listen(f.server);
+    ports[`Fastify 5/${variant}`] = await listen(f.server);
 
     const k = new Koa();
-    if (withCtx) k.use(ko.contextMiddleware());
+    if (withCtx) k.use(ko.contextMiddleware(opts));
     k.use(async (kctx) => {
       if (withCtx) ko.getContext(kctx);
       kctx.body = 'ok';
     });
-    ports[`Koa 3/${tag}`] = await listen(http.createServer(k.callback()));
+    ports[`Koa 3/${variant}`] = await listen(http.createServer(k.callback()));
 
     const h = new Hono();
-    if (withCtx) h.use(ho.contextMiddleware());
+    if (withCtx) h.use(ho.contextMiddleware(opts));
     h.get('/', (c) => {
       if (withCtx) ho.getContext(c);
       return c.text('ok');
     });
-    ports[`Hono (node-server)/${tag}`] = await listen(createAdaptorServer({ fetch: h.fetch }) as http.Server);
+    ports[`Hono (node-server)/${variant}`] = await listen(createAdaptorServer({ fetch: h.fetch }) as http.Server);
+    if (withCtx) {
+      const h2 = new Hono();
+      h2.get('/', (c) => {
+        ho.getContext(c);
+        return c.text('ok');
+      });
+      ports[`Hono, withRequestContext(app.fetch)/${variant}`] = await listen(createAdaptorServer({ fetch: ho.withRequestContext(h2.fetch, opts) }) as http.Server);
+    }
   }
+  ports['Hono, withRequestContext(app.fetch)/without'] = ports['Hono (node-server)/without']!;
   // Instrumented node:http server: time spent in contextFromRequest and in the binding's 'close'
   // listener (between a listener added before it and one added after it), per request.
   const samples = { bind: new Float64Array(1 << 20), close: new Float64Array(1 << 20), nb: 0, nc: 0 };
@@ -149,9 +161,12 @@ async function main(): Promise<void> {
     if (line.includes('\n')) break;
   }
   const ports = JSON.parse(line.trim()) as Record<string, number>;
-  const pairs = ['node:http', 'Express 5', 'Fastify 5', 'Koa 3', 'Hono (node-server)'];
+  const comparisons: Array<[string, string, string]> = [['node:http', '`contextFromRequest`', 'with']];
+  for (const fw of ['Express 5', 'Fastify 5', 'Koa 3', 'Hono (node-server)', 'Hono, withRequestContext(app.fetch)']) {
+    comparisons.push([fw, 'defaults', 'with'], [fw, '`current: false`', 'nocurrent']);
+  }
   const SECONDS = 0.5;
-  const ROUNDS = 16;
+  const ROUNDS = 5;
   const CONNECTIONS = 32;
   const cpuNow = async (): Promise<number> => Number(await (await fetch(`http://127.0.0.1:${ports.cpu}/`)).text());
   const run = async (port: number, duration: number): Promise<Cannon & { cpuUs: number }> => {
@@ -162,12 +177,15 @@ async function main(): Promise<void> {
     return { ...r, cpuUs: c1 - c0 };
   };
   const rows: string[][] = [];
-  for (const name of pairs) {
+  const warmed = new Set<number>();
+  for (const [name, label, variant] of comparisons) {
     const a = ports[`${name}/without`]!;
-    const b = ports[`${name}/with`]!;
-    progress(`http: ${name} warm-up`);
-    await run(a, 1);
-    await run(b, 1);
+    const b = ports[`${name}/${variant}`]!;
+    progress(`http: ${name} ${label}`);
+    for (const p of [a, b]) {
+      if (!warmed.has(p)) await run(p, 0.5);
+      warmed.add(p);
+    }
     const rps = { a: [] as number[], b: [] as number[] };
     const cpu = { a: [] as number[], b: [] as number[] };
     const rpsRatio: number[] = [];
@@ -185,11 +203,10 @@ async function main(): Promise<void> {
       rpsRatio.push(got.b.rps / got.a.rps);
       cpuRatio.push(got.a.cpu / got.b.cpu);
     }
-    progress(`http: ${name} done`);
     const target = name === 'node:http' ? 97 : 95;
     const capacity = 100 * percentile(cpuRatio, 50);
     rows.push([
-      name, percentile(rps.a, 50).toFixed(0), percentile(rps.b, 50).toFixed(0),
+      name, label, percentile(rps.a, 50).toFixed(0), percentile(rps.b, 50).toFixed(0),
       `${(100 * percentile(rpsRatio, 50)).toFixed(1)} %`,
       `${percentile(cpu.a, 50).toFixed(1)} / ${percentile(cpu.b, 50).toFixed(1)} µs`,
       `${capacity.toFixed(1)} %`, `≥ ${target} %`,
@@ -202,15 +219,15 @@ async function main(): Promise<void> {
   child.stdin!.end();
 
   progress('http: disconnect latency');
-  const dis = await disconnectLatency(2000);
+  const dis = await disconnectLatency(1100);
   const loadAfter = os.loadavg()[0]!;
 
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. autocannon, ${CONNECTIONS} connections; per server ${ROUNDS} adjacent pairs of ${SECONDS} s runs (without/with, then with/without, …) after a 1 s warm-up each; every figure is the median over the pairs, each ratio computed within a pair. Servers run in a child process, the load generator in this one. "With" = \`contextFromRequest\` / the adapter installed and \`getContext\` read in the handler. *Server CPU per request* is the server process's user+system CPU time divided by the requests served: it is what bounds throughput when the server is CPU-bound, and it is far less sensitive than requests/s to other load on the machine; *capacity* = CPU without / CPU with. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. autocannon, ${CONNECTIONS} connections; per server ${ROUNDS} adjacent pairs of ${SECONDS} s runs (without/with, then with/without, …) after a 0.5 s warm-up of each server; every figure is the median over the pairs, each ratio computed within a pair. Servers run in a child process, the load generator in this one. "With" = \`contextFromRequest\` / the adapter installed and \`getContext\` read in the handler; \`current: false\` skips binding the context for \`current()\` (AsyncLocalStorage), which on Node 20 costs several µs per request in promise-heavy frameworks. *Server CPU per request* is the server process's user+system CPU time divided by the requests served: it is what bounds throughput when the server is CPU-bound; *capacity* = CPU without / CPU with. On a shared 2-core VM the noise between adjacent half-second runs (±10 % and more, either way) is larger than the effect being measured, so read these two tables together with the direct measurement of ctxkit's own work per request below, which is the precise figure. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
   out.push('');
-  out.push(table(['Server', 'without (req/s)', 'with (req/s)', 'req/s with / without', 'server CPU per request without / with', 'capacity with / without', 'target'], rows));
+  out.push(table(['Server', 'ctxkit', 'without (req/s)', 'with (req/s)', 'req/s with / without', 'server CPU per request without / with', 'capacity with / without', 'target'], rows));
   out.push('');
   out.push(`ctxkit's own work per request, timed inside an instrumented node:http server under the same load (${warm(stats.bind).length} requests; the bare handler's whole CPU cost per request is in the first table):`);
   out.push('');
