@@ -34,6 +34,19 @@ export interface CorpusReport {
   fatal: string[];
   /** Overall score on the held-out files (`// set: holdout`), written after the rules were frozen. */
   holdout: Score & { files: number };
+  /**
+   * Scores on the independent set (`// set: independent`): snippets written and labeled from the
+   * rule docs by someone who had not read the rules' implementation.
+   */
+  independent: SetScore;
+}
+
+/** Per-rule and overall scores on one marked subset of the corpus. */
+export interface SetScore {
+  files: number;
+  cleanFiles: number;
+  perRule: Record<string, Score>;
+  overall: Score;
 }
 
 interface Label { file: string; line: number; rule: string; matched: boolean }
@@ -47,10 +60,14 @@ export async function runCorpus(): Promise<CorpusReport> {
   const files = readdirSync(corpusDir).filter((f) => /\.(ts|js)$/.test(f)).sort();
   const labels: Label[] = [];
   const holdoutFiles = new Set<string>();
+  const independentFiles = new Set<string>();
   let cleanFiles = 0;
+  let independentClean = 0;
   for (const file of files) {
     const lines = readFileSync(join(corpusDir, file), 'utf8').split('\n');
     if (lines.some((l) => l.trim() === '// set: holdout')) holdoutFiles.add(file);
+    const independent = lines.some((l) => l.trim() === '// set: independent');
+    if (independent) independentFiles.add(file);
     let labeled = false;
     lines.forEach((text, i) => {
       const m = /\/\/ expect: ([\w\-, ]+)$/.exec(text);
@@ -61,7 +78,10 @@ export async function runCorpus(): Promise<CorpusReport> {
         labels.push({ file, line: i + 1, rule, matched: false });
       }
     });
-    if (!labeled) cleanFiles++;
+    if (!labeled) {
+      cleanFiles++;
+      if (independent) independentClean++;
+    }
   }
   const eslint = new ESLint({
     cwd: corpusDir,
@@ -73,6 +93,7 @@ export async function runCorpus(): Promise<CorpusReport> {
   const mistakes: string[] = [];
   const fatal: string[] = [];
   let holdoutFp = 0;
+  const independentFp = new Map<string, number>(Object.keys(rules).map((r) => [r, 0]));
   for (const r of results) {
     const file = r.filePath.slice(corpusDir.length);
     for (const msg of r.messages) {
@@ -92,6 +113,7 @@ export async function runCorpus(): Promise<CorpusReport> {
       } else {
         c.fp++;
         if (holdoutFiles.has(file)) holdoutFp++;
+        if (independentFiles.has(file)) independentFp.set(rule, independentFp.get(rule)! + 1);
         mistakes.push(`FP ${file}:${msg.line} ${rule}: ${msg.message}`);
       }
     }
@@ -114,7 +136,21 @@ export async function runCorpus(): Promise<CorpusReport> {
   const hl = labels.filter((l) => holdoutFiles.has(l.file));
   const hTp = hl.filter((l) => l.matched).length;
   const holdout = { ...score(hTp, holdoutFp, hl.length - hTp), files: holdoutFiles.size };
-  return { files: files.length, cleanFiles, perRule, overall: score(tp, fp, fn), mistakes, fatal, holdout };
+  const iPerRule: Record<string, Score> = {};
+  let iTp = 0;
+  let iFp = 0;
+  let iFn = 0;
+  for (const rule of Object.keys(rules)) {
+    const il = labels.filter((l) => l.rule === rule && independentFiles.has(l.file));
+    const t = il.filter((l) => l.matched).length;
+    const f = independentFp.get(rule)!;
+    iPerRule[rule] = score(t, f, il.length - t);
+    iTp += t;
+    iFp += f;
+    iFn += il.length - t;
+  }
+  const independent: SetScore = { files: independentFiles.size, cleanFiles: independentClean, perRule: iPerRule, overall: score(iTp, iFp, iFn) };
+  return { files: files.length, cleanFiles, perRule, overall: score(tp, fp, fn), mistakes, fatal, holdout, independent };
 }
 
 /** The report as a Markdown table. */
@@ -122,6 +158,7 @@ export function formatReport(r: CorpusReport): string {
   const f = (x: number): string => x.toFixed(2);
   const rows = Object.entries(r.perRule).map(([rule, s]) => `| ${rule} | ${s.tp + s.fn} | ${s.tp} | ${s.fp} | ${s.fn} | ${f(s.precision)} | ${f(s.recall)} |`);
   const o = r.overall;
+  const i = r.independent.overall;
   return [
     `Corpus: ${r.files} files, ${r.cleanFiles} clean (${((100 * r.cleanFiles) / r.files).toFixed(0)}%), ${o.tp + o.fn} labeled findings.`,
     '',
@@ -130,6 +167,14 @@ export function formatReport(r: CorpusReport): string {
     ...rows,
     `| **overall** | ${o.tp + o.fn} | ${o.tp} | ${o.fp} | ${o.fn} | **${f(o.precision)}** | **${f(o.recall)}** |`,
     `| held-out subset (${r.holdout.files} files) | ${r.holdout.tp + r.holdout.fn} | ${r.holdout.tp} | ${r.holdout.fp} | ${r.holdout.fn} | ${f(r.holdout.precision)} | ${f(r.holdout.recall)} |`,
+    `| independent subset (${r.independent.files} files) | ${i.tp + i.fn} | ${i.tp} | ${i.fp} | ${i.fn} | ${f(i.precision)} | ${f(i.recall)} |`,
+    '',
+    `Independent set (\`// set: independent\`, labeled from the docs only): ${r.independent.files} files, ${r.independent.cleanFiles} clean.`,
+    '',
+    '| rule | labeled | TP | FP | FN | precision | recall |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...Object.entries(r.independent.perRule).map(([rule, s]) => `| ${rule} | ${s.tp + s.fn} | ${s.tp} | ${s.fp} | ${s.fn} | ${f(s.precision)} | ${f(s.recall)} |`),
+    `| **overall** | ${i.tp + i.fn} | ${i.tp} | ${i.fp} | ${i.fn} | **${f(i.precision)}** | **${f(i.recall)}** |`,
   ].join('\n');
 }
 
