@@ -44,6 +44,9 @@ export function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+/** The largest statement_timeout PostgreSQL accepts (INT_MAX milliseconds). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** `planTimeout`: the value in force fits the statement; send nothing. */
 export const KEEP = -1;
 /** `planTimeout`: the session's own value must be in force; send a `SET` back to it. */
@@ -58,15 +61,17 @@ export const RESTORE = -2;
  */
 export function planTimeout(inForce: number | undefined, sessionMs: number, r: number | undefined, o: ResolvedOptions): number {
   if (r === undefined) return inForce === undefined ? KEEP : RESTORE;
-  const session = sessionMs === 0 ? Infinity : sessionMs;
   const lo = Math.max(1, Math.ceil(r + o.marginMs));
+  // Beyond what statement_timeout can hold (~24.8 days) the budget bounds nothing: as no deadline.
+  if (lo > MAX_TIMEOUT_MS) return inForce === undefined ? KEEP : RESTORE;
+  const session = sessionMs === 0 ? Infinity : sessionMs;
   // A session limit at least as strict as the budget wins: it is never raised.
   if (session <= lo) return inForce === undefined || inForce === session ? KEEP : RESTORE;
   const slack = Math.floor(Math.max(o.slackRatio * Math.max(r, 0), o.slackMs));
-  const hi = Math.min(lo + slack, session);
+  const hi = Math.min(lo + slack, session, MAX_TIMEOUT_MS);
   const current = inForce === undefined ? session : inForce; // NaN fits nothing
   if (current >= lo && current <= hi) return KEEP;
-  const target = lo + Math.floor(slack / 2);
+  const target = Math.min(lo + Math.floor(slack / 2), hi);
   return target >= session ? RESTORE : target;
 }
 

@@ -161,6 +161,19 @@ describe('@ctxkit/pg server-side timeout reuse', { skip: database === undefined 
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
 
+  test('a deadline beyond what statement_timeout can hold (~24.8 days) runs under the session\'s own value', async () => {
+    await withBudget(1_000, 'SELECT 1'); // a value of ours in force
+    const far = withTimeout(background(), 30 * 86_400_000);
+    assert.equal((await db.query(far.ctx, IN_FORCE)).rows[0].t, '0');
+    const inTx = await db.transaction(far.ctx, async (tx) => (await tx.query(far.ctx, IN_FORCE)).rows[0].t as string);
+    far.cancel();
+    assert.equal(inTx, '0');
+    const edge = withTimeout(background(), 2_147_483_647 - 60); // fits, but its window is cut at the maximum
+    const inside = ms((await db.query(edge.ctx, IN_FORCE)).rows[0].t);
+    edge.cancel();
+    assert.ok(inside <= 2_147_483_647 && inside >= 2_147_483_647 - 60, `near the maximum: ${inside} ms`);
+  });
+
   test('a value left by a tight deadline never kills a later statement that needs longer', async () => {
     // 200 ms budget → the server's timeout is at most 350 ms; each statement below sleeps 500 ms.
     const tight = async (): Promise<void> => {
