@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import fc from 'fast-check';
 import { background, remaining, withCancel, withTimeout, type Context } from '@ctxkit/core';
-import { leakCheckAfterAll } from '@ctxkit/testing';
+import { exploreCancellation, leakCheckAfterAll } from '@ctxkit/testing';
 import { wrapPool, type Db } from '@ctxkit/pg';
 import { appName, makePool, openTestDatabase, poolAtRest } from './helpers.js';
 
@@ -235,5 +235,39 @@ describe('@ctxkit/pg server-side timeout reuse', { skip: database === undefined 
       assertInWindow(ms((await db.query(again.ctx, IN_FORCE)).rows[0].t), again.ctx, 1_000, 'the next deadline');
       again.cancel();
     }
+  });
+
+  test('exploreCancellation: deadline statements cancelled at every point leave nothing stale (the mid-SET case is the test above)', async () => {
+    const result = await exploreCancellation(
+      async (ctx) => {
+        for (const budget of [60_000, 1_000, 60_000]) { // each needs a SET: the previous one does not fit
+          const t = withTimeout(ctx, budget);
+          try {
+            await db.query(t.ctx, 'SELECT 1');
+          } finally {
+            t.cancel();
+          }
+        }
+        const t = withTimeout(ctx, 2_000);
+        try {
+          await db.transaction(t.ctx, (tx) => tx.query(t.ctx, 'SELECT 1'));
+        } finally {
+          t.cancel();
+        }
+      },
+      {
+        timeoutMs: 10_000,
+        graceMs: 1_000,
+        invariant: async () => {
+          assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
+          assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'through the wrapper');
+          await withBudget(1_000, 'SELECT 1');
+          assert.equal((await pool.query(IN_FORCE)).rows[0].t, '0', 'plain node-postgres');
+          return true;
+        },
+      },
+    );
+    assert.deepEqual(result.failures, []);
+    assert.ok(result.points >= 4, `explored ${result.points} points`);
   });
 });
