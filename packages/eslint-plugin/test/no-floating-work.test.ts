@@ -13,6 +13,12 @@ runRule(typedTester(), 'no-floating-work', rule, {
     head + `export function f(ctx: Context) { void flush(); return ctx; }`,
     head + `export function f() { audit(null as unknown as Context, 'x'); }`,
     head + `export function f(ctx: Context) { return new Promise<void>((resolve, reject) => { audit(ctx, 'x').then(resolve, reject); }); }`,
+    // a synchronous forEach callback starts no promise
+    head + `export function f(ctx: Context, xs: string[]) { xs.forEach((x) => console.log(x)); return ctx; }`,
+    // no context in scope
+    head + `export function f(xs: string[]) { xs.forEach(async (x) => { await flush(); console.log(x); }); }`,
+    // deliberately detached
+    head + `export function f(ctx: Context, xs: string[]) { const bg = withoutCancel(ctx); xs.forEach((x) => audit(bg, x).catch(() => {})); }`,
   ],
   invalid: [
     {
@@ -22,5 +28,8 @@ runRule(typedTester(), 'no-floating-work', rule, {
     { code: head + `export function f(ctx: Context) { void audit(ctx, 'x'); }`, errors: [{ messageId: 'floating' }] },
     { code: head + `export function f(ctx: Context) { audit(ctx, 'x').catch(() => {}); }`, errors: [{ messageId: 'floating' }] },
     { code: head + `export function f(signal: AbortSignal) { fetch('u', { signal }).then((r) => r.text()); }`, errors: [{ messageId: 'floating' }] },
+    // forEach drops the promise each async callback returns
+    { code: head + `export async function f(ctx: Context, xs: string[]) { xs.forEach(async (x) => { await audit(ctx, x); }); }`, errors: [{ messageId: 'floatingEach' }] },
+    { code: head + `export function f(ctx: Context, xs: Set<string>) { xs.forEach((x) => audit(ctx, x)); }`, errors: [{ messageId: 'floatingEach' }] },
   ],
 });

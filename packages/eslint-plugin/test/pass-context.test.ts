@@ -22,6 +22,10 @@ runRule(typedTester(), 'pass-context', rule, {
     // a Map of contexts is a container, not an API
     head + `export function f(ctx: Context, m: Map<string, Context>, other: Context) { m.set('a', other); return ctx; }`,
     `import { setTimeout as delay } from 'node:timers/promises';\nexport async function f(signal: AbortSignal) { await delay(10, undefined, { signal }); }`,
+    // readline over a stream that carries the signal: the interface ends with its input
+    `import { createReadStream } from 'node:fs';\nimport { createInterface } from 'node:readline';\nexport function f(path: string, signal: AbortSignal) { return createInterface({ input: createReadStream(path, { signal }) }); }`,
+    // the promisified execFile given its signal through the overload with options
+    `import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nconst run = promisify(execFile);\nexport async function f(signal: AbortSignal) { return run('ls', ['-l'], { signal }); }`,
   ],
   invalid: [
     {
@@ -60,6 +64,11 @@ runRule(typedTester(), 'pass-context', rule, {
     {
       code: `import { execFile } from 'node:child_process';\nexport function f(signal: AbortSignal) { return execFile('ls', ['-l'], { cwd: '/' }); }`,
       errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `import { execFile } from 'node:child_process';\nexport function f(signal: AbortSignal) { return execFile('ls', ['-l'], { cwd: '/', signal: signal }); }` }] }],
+    },
+    // promisify(execFile)(file, args) resolves to an overload without options; (file, args, { signal }) exists
+    {
+      code: `import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nconst run = promisify(execFile);\nexport async function f(signal: AbortSignal) { return run('ls', ['-l']); }`,
+      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nconst run = promisify(execFile);\nexport async function f(signal: AbortSignal) { return run('ls', ['-l'], { signal: signal }); }` }] }],
     },
   ],
 });

@@ -9,7 +9,7 @@ import { createRule } from '../util/create-rule.js';
 import { analysisOf } from '../util/analysis.js';
 import { propertyName, unwrap } from '../util/ast.js';
 
-type MessageIds = 'double' | 'anyTimeout';
+type MessageIds = 'double' | 'anyTimeout' | 'clientTimeout';
 
 /** Option names that start a second clock. */
 export const TIMEOUT_OPTIONS = new Set([
@@ -36,6 +36,7 @@ export default createRule<[], MessageIds>({
     schema: [],
     messages: {
       double: 'This call gets the context and its own `{{option}}`: two clocks that disagree. Put the limit on the context instead (`withTimeout(ctx, ms)`), so it also bounds what the callee passes on.',
+      clientTimeout: 'This client is made where a context is in scope, with its own `{{option}}`: its queries run under two clocks that disagree. Leave the limit to the context (`withTimeout(ctx, ms)`), which also stops the statement in the server.',
       anyTimeout: '`AbortSignal.any` of the context\'s signal and `AbortSignal.timeout()` runs two clocks (and `AbortSignal.any` leaks on long-lived signals in Node 20): use `withTimeout(ctx, ms).ctx.signal`.',
     },
   },
@@ -79,6 +80,7 @@ export default createRule<[], MessageIds>({
       }
       let hasCtx = false;
       let timeout: { node: TSESTree.Node; option: string } | undefined;
+      let queryTimeout: TSESTree.Node | undefined;
       for (const arg of node.arguments) {
         const x = unwrap(arg);
         if (x.type === AST_NODE_TYPES.ObjectExpression) {
@@ -86,11 +88,19 @@ export default createRule<[], MessageIds>({
             if (p.type !== AST_NODE_TYPES.Property) continue;
             const name = propertyName(p);
             if ((name === 'signal' || name === 'ctx') && a.carriesContext(p.value)) hasCtx = true;
-            else if (name && TIMEOUT_OPTIONS.has(name) && !isZeroish(p.value)) timeout ??= { node: p, option: name };
+            else if (name && TIMEOUT_OPTIONS.has(name) && !isZeroish(p.value)) {
+              timeout ??= { node: p, option: name };
+              if (name === 'query_timeout') queryTimeout ??= p;
+            }
           }
         } else if (x.type !== AST_NODE_TYPES.SpreadElement && a.carriesContext(x)) hasCtx = true;
       }
       if (hasCtx && timeout) context.report({ node: timeout.node, messageId: 'double', data: { option: timeout.option } });
+      // A pg client or pool made where a context is in scope, with its own client-side
+      // `query_timeout`: its queries serve this function's work, which already has a deadline.
+      else if (!hasCtx && queryTimeout && node.type === AST_NODE_TYPES.NewExpression && a.contextInScope(node)) {
+        context.report({ node: queryTimeout, messageId: 'clientTimeout', data: { option: 'query_timeout' } });
+      }
     }
 
     return { CallExpression: check, NewExpression: check };

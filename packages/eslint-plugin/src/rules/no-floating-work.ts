@@ -9,7 +9,7 @@ import { analysisOf } from '../util/analysis.js';
 import { enclosingFunction, isMember, unwrap, walk } from '../util/ast.js';
 import { isThenable } from '../util/types.js';
 
-type MessageIds = 'floating' | 'addAwait';
+type MessageIds = 'floating' | 'floatingEach' | 'addAwait';
 
 export default createRule<[], MessageIds>({
   name: 'no-floating-work',
@@ -25,6 +25,8 @@ export default createRule<[], MessageIds>({
     messages: {
       floating:
         'This promise is started while a context is in scope but nobody waits for it: await or return it, hand it to a Group/race, or detach it deliberately with `withoutCancel(ctx)`.',
+      floatingEach:
+        '`forEach` drops the promise its async callback returns: every item\'s work floats while a context is in scope. Use `for … of` with `await`, or `await Promise.all(items.map(…))`.',
       addAwait: 'Await it.',
     },
   },
@@ -107,7 +109,25 @@ export default createRule<[], MessageIds>({
       return (isMember(c, 'catch') && e.arguments.length > 0) || (isMember(c, 'then') && e.arguments.length > 1);
     }
 
+    /** True when `fn` returns a promise: it is `async`, or (with types) its return type is thenable. */
+    function returnsPromise(fn: TSESTree.Node): boolean {
+      if (fn.type !== AST_NODE_TYPES.ArrowFunctionExpression && fn.type !== AST_NODE_TYPES.FunctionExpression) return false;
+      if (fn.async) return true;
+      if (!a.checker) return false;
+      const sig = a.typeOf(fn)?.getCallSignatures()[0];
+      return !!sig && isThenable(sig.getReturnType(), a.checker);
+    }
+
     return {
+      // `items.forEach(async (x) => …)`: forEach drops every promise its callback returns.
+      CallExpression(node) {
+        const c = unwrap(node.callee);
+        if (!isMember(c, 'forEach')) return;
+        const cb = node.arguments[0] && unwrap(node.arguments[0]);
+        if (!cb || !returnsPromise(cb)) return;
+        if (!a.contextInScope(node) || detached(cb) || inExecutor(node)) return;
+        context.report({ node, messageId: 'floatingEach' });
+      },
       ExpressionStatement(node) {
         let e = unwrap(node.expression);
         let voided = false;

@@ -23,6 +23,8 @@ const IGNORED_METHODS = new Set([
   'removeEventListener',
   'createReadStream',
   'createWriteStream',
+  // readline over a stream: the input stream carries the signal (destroying it ends the interface)
+  'createInterface',
   // stream adapters: the pipeline (or consumer) they are handed to carries the signal
   'from',
   'fromWeb',
@@ -119,5 +121,48 @@ export function carrierParams(a: FileAnalysis, call: TSESTree.CallExpression | T
       out.push({ index: i, kind });
     }
   }
+  if (out.length === 0) {
+    const more = overloadCarrier(checker, call, tsCall, calleeType, sig);
+    if (more) out.push(more);
+  }
   return out;
+}
+
+/**
+ * A carrier the call could be given by appending one argument: another overload of the callee
+ * whose leading parameters accept the given arguments and whose next parameter is a carrier.
+ * `promisify(execFile)(file, args)` resolves to an overload without options, though
+ * `(file, args, { signal })` exists. Needs `checker.isTypeAssignableTo` (TypeScript ≥ 5.4).
+ */
+function overloadCarrier(
+  checker: ts.TypeChecker,
+  call: TSESTree.CallExpression | TSESTree.NewExpression,
+  tsCall: ts.CallExpression | ts.NewExpression,
+  calleeType: ts.Type,
+  resolved: ts.Signature,
+): CarrierParam | undefined {
+  if (typeof checker.isTypeAssignableTo !== 'function') return undefined;
+  const tsArgs = tsCall.arguments ?? [];
+  if (tsArgs.some((x) => ts.isSpreadElement(x))) return undefined;
+  const n = tsArgs.length;
+  const sigs = call.type === AST_NODE_TYPES.NewExpression ? calleeType.getConstructSignatures() : calleeType.getCallSignatures();
+  if (sigs.length < 2) return undefined;
+  for (const s of sigs) {
+    if (s === resolved || s.getTypeParameters()?.length) continue;
+    const ps = s.getParameters();
+    const next = ps[n];
+    if (!next) continue;
+    const decl = next.valueDeclaration;
+    if (decl && ts.isParameter(decl) && decl.dotDotDotToken) continue;
+    const kind = carrierKind(checker.getTypeOfSymbol(next), checker);
+    if (!kind || (call.type === AST_NODE_TYPES.NewExpression && kind !== 'context')) continue;
+    let fits = true;
+    for (let i = 0; i < n && fits; i++) {
+      const pd = ps[i]!.valueDeclaration;
+      if (pd && ts.isParameter(pd) && pd.dotDotDotToken) fits = false;
+      else fits = checker.isTypeAssignableTo(checker.getTypeAtLocation(tsArgs[i]!), checker.getTypeOfSymbol(ps[i]!));
+    }
+    if (fits) return { index: n, kind };
+  }
+  return undefined;
 }
