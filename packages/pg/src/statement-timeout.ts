@@ -173,6 +173,7 @@ export abstract class TimeoutPlanner implements TimeoutNeed {
     return job.armed ? mapServerTimeout(err, this.contexts(job)) : err;
   }
 
+  /** The options of the wrapper the job came through. */
   protected abstract o(job: Job): ResolvedOptions;
 }
 
