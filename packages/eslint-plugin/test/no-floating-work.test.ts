@@ -15,6 +15,8 @@ runRule(typedTester(), 'no-floating-work', rule, {
     head + `export function f(ctx: Context) { return new Promise<void>((resolve, reject) => { audit(ctx, 'x').then(resolve, reject); }); }`,
     // a synchronous forEach callback starts no promise
     head + `export function f(ctx: Context, xs: string[]) { xs.forEach((x) => console.log(x)); return ctx; }`,
+    // the array of promises is awaited
+    head + `export async function f(ctx: Context, xs: string[]) { await Promise.all(xs.map((x) => audit(ctx, x))); }`,
     // no context in scope
     head + `export function f(xs: string[]) { xs.forEach(async (x) => { await flush(); console.log(x); }); }`,
     // deliberately detached
@@ -31,5 +33,6 @@ runRule(typedTester(), 'no-floating-work', rule, {
     // forEach drops the promise each async callback returns
     { code: head + `export async function f(ctx: Context, xs: string[]) { xs.forEach(async (x) => { await audit(ctx, x); }); }`, errors: [{ messageId: 'floatingEach' }] },
     { code: head + `export function f(ctx: Context, xs: Set<string>) { xs.forEach((x) => audit(ctx, x)); }`, errors: [{ messageId: 'floatingEach' }] },
+    { code: head + `export async function f(ctx: Context, xs: string[]) { xs.map((x) => audit(ctx, x)); }`, errors: [{ messageId: 'floatingEach', data: { method: 'A discarded `map`' } }] },
   ],
 });

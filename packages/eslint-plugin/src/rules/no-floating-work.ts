@@ -26,7 +26,7 @@ export default createRule<[], MessageIds>({
       floating:
         'This promise is started while a context is in scope but nobody waits for it: await or return it, hand it to a Group/race, or detach it deliberately with `withoutCancel(ctx)`.',
       floatingEach:
-        '`forEach` drops the promise its async callback returns: every item\'s work floats while a context is in scope. Use `for … of` with `await`, or `await Promise.all(items.map(…))`.',
+        '{{method}} drops the promise its async callback returns: every item\'s work floats while a context is in scope. Use `for … of` with `await`, or `await Promise.all(items.map(…))`.',
       addAwait: 'Await it.',
     },
   },
@@ -119,14 +119,16 @@ export default createRule<[], MessageIds>({
     }
 
     return {
-      // `items.forEach(async (x) => …)`: forEach drops every promise its callback returns.
+      // `items.forEach(async (x) => …)`: forEach drops every promise its callback returns; so does a
+      // `map` whose array of promises is thrown away.
       CallExpression(node) {
         const c = unwrap(node.callee);
-        if (!isMember(c, 'forEach')) return;
+        const discardedMap = (isMember(c, 'map') || isMember(c, 'flatMap')) && node.parent.type === AST_NODE_TYPES.ExpressionStatement;
+        if (!isMember(c, 'forEach') && !discardedMap) return;
         const cb = node.arguments[0] && unwrap(node.arguments[0]);
         if (!cb || !returnsPromise(cb)) return;
         if (!a.contextInScope(node) || detached(cb) || inExecutor(node)) return;
-        context.report({ node, messageId: 'floatingEach' });
+        context.report({ node, messageId: 'floatingEach', data: { method: discardedMap ? 'A discarded `map`' : '`forEach`' } });
       },
       ExpressionStatement(node) {
         let e = unwrap(node.expression);
