@@ -63,11 +63,18 @@ function mapError(call: Call, e: unknown): unknown {
   return e;
 }
 
+/**
+ * The operation label's target: origin and path only — query strings and credentials often carry
+ * secrets, and labels go to every hook subscriber (inspector, logs, traces).
+ */
 function describeInput(input: unknown): string {
-  if (typeof input === 'string') return input;
-  if (input instanceof URL) return input.href;
-  if (typeof Request !== 'undefined' && input instanceof Request) return input.url;
-  return String(input);
+  const raw = typeof input === 'string' ? input
+    : input instanceof URL ? input.href
+    : typeof Request !== 'undefined' && input instanceof Request ? input.url
+    : String(input);
+  const cut = raw.search(/[?#]/);
+  const noQuery = cut < 0 ? raw : raw.slice(0, cut);
+  return noQuery.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 /**

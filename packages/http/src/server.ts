@@ -59,7 +59,13 @@ export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: 
  * @internal Makes the request's scope, or returns the `InvalidHeaderError` when a budget header
  * is malformed (the caller answers 400 its own way). Binds the scope to the response's lifecycle.
  */
-export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
+export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions, share = true): CancelScope | InvalidHeaderError {
+  const existing = (req as WithContext)[kContext];
+  if (existing !== undefined && share) {
+    // An outer binding (contextHandler, a parent app's middleware) already made this request's
+    // context: share it rather than make a second one for the same response.
+    return { ctx: existing, cancel() {}, [Symbol.dispose]() {} };
+  }
   let scope: CancelScope;
   try {
     scope = extractResolved(req.headers, o.parent, o);
@@ -92,10 +98,10 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   }
   if (res.socket === socket) {
     // The common case: 'close' on res is emitted once, by the finished response or by the
-    // socket closing under it; the listener goes away with res.
-    res.on('close', () => {
-      scope.cancel(res.writableFinished ? ResponseFinishedError.make() : ClientDisconnectedError.make());
-    });
+    // socket closing under it; the listener goes away with res. One shared listener function,
+    // the scope kept on res: no closure per request.
+    (res as ResWithScope)[kScope] = scope;
+    res.on('close', onResClose);
     return;
   }
   const onClose = (): void => {
@@ -105,6 +111,16 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   };
   res.on('close', onClose);
   socket.on('close', onClose);
+}
+
+const kScope: unique symbol = Symbol('@ctxkit/http request scope') as never;
+type ResWithScope = ServerResponse & { [kScope]?: CancelScope };
+
+function onResClose(this: ResWithScope): void {
+  const scope = this[kScope];
+  if (scope === undefined) return;
+  this[kScope] = undefined;
+  scope.cancel(this.writableFinished ? ResponseFinishedError.make() : ClientDisconnectedError.make());
 }
 
 function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
@@ -133,7 +149,9 @@ function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
  * `invalid: 'ignore'`), and the returned context has already ended with that
  * `InvalidHeaderError` as cause: check `scope.ctx.err` before handling (or use `contextHandler`).
  * The binding removes its listeners when the response closes; on a keep-alive connection one
- * request's end never touches the next. Throws `TypeError` for bad options only.
+ * request's end never touches the next. Called again for a request that already has a context
+ * (from an outer binding), it returns a new child of that context, which the caller owns.
+ * Throws `TypeError` for bad options only.
  */
 export function contextFromRequest(req: IncomingMessage, res: ServerResponse, options?: RequestContextOptions): CancelScope {
   if (req === null || typeof req !== 'object' || typeof (req as { headers?: unknown }).headers !== 'object') {
@@ -143,7 +161,9 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
     throw new TypeError('contextFromRequest: res must be a node:http ServerResponse');
   }
   const o = resolveRequestOptions(options, 'contextFromRequest');
-  const r = bindRequest(req, res, o);
+  const existing = (req as WithContext)[kContext];
+  if (existing !== undefined) return withCancel(existing); // already bound: a child the caller owns
+  const r = bindRequest(req, res, o, false);
   if (!(r instanceof InvalidHeaderError)) return r;
   const scope = withCancel(o.parent);
   scope.cancel(r);

@@ -13,7 +13,7 @@ import { Hono } from 'hono';
 import { createAdaptorServer } from '@hono/node-server';
 import { CanceledError, cause, type Context } from '@ctxkit/core';
 import { current } from '@ctxkit/core/node';
-import { ClientDisconnectedError, ResponseFinishedError, contextFromRequest, ctxFetch } from '@ctxkit/http';
+import { ClientDisconnectedError, ResponseFinishedError, contextFromRequest, contextHandler, ctxFetch } from '@ctxkit/http';
 import * as ex from '@ctxkit/http/express';
 import fastifyPlugin, * as fa from '@ctxkit/http/fastify';
 import * as ko from '@ctxkit/http/koa';
@@ -282,6 +282,24 @@ test('current: false — getContext still works, current() is left unbound (no A
   const s = await serve(http.createServer(app));
   await (await fetch(s.url)).text();
   assert.deepEqual(await seen.promise, { same: true, unbound: true });
+  await s.close();
+});
+
+test('nested bindings share one context: contextHandler around an Express app with the middleware', async () => {
+  const seen = deferred<boolean>();
+  const app = express();
+  app.use(ex.contextMiddleware());
+  let outer: Context | undefined;
+  app.get('/', (req, res) => {
+    seen.resolve(ex.getContext(req) === outer);
+    res.send('ok');
+  });
+  const s = await serve(http.createServer(contextHandler((ctx, req, res) => {
+    outer = ctx;
+    app(req as express.Request, res as express.Response);
+  })));
+  await (await fetch(s.url)).text();
+  assert.equal(await seen.promise, true);
   await s.close();
 });
 

@@ -7,7 +7,7 @@ import {
   ClientDisconnectedError, contextFromRequest, createFetch, ctxFetch, getBaggage, getTraceContext, withBaggage,
   withTraceContext,
 } from '@ctxkit/http';
-import { cause } from '@ctxkit/core';
+import { cause, subscribe } from '@ctxkit/core';
 import { deferred, serve, tally } from './helpers.js';
 
 const t = tally();
@@ -193,6 +193,24 @@ test('createFetch applies defaults; per-call options override', async () => {
   scope.cancel();
   await assert.rejects(p, (e) => e === scope.ctx.err);
   assert.ok(await s.state.left.promise instanceof ClientDisconnectedError);
+  await s.close();
+});
+
+test('operation labels carry no query string nor credentials', async () => {
+  const labels: string[] = [];
+  const stop = subscribe({ operationStarted(op) { labels.push(op.label); } });
+  const s = await serve(http.createServer((_req, res) => res.end('x')));
+  try {
+    const u = new URL(s.url);
+    // fetch itself refuses URLs with credentials; the label is made (and the operation ended) anyway
+    await ctxFetch(background(), `http://user:secret@${u.host}/path?token=abc#frag`).then((r) => r.text()).catch(() => {});
+    await (await ctxFetch(background(), `${s.url}/p?token=abc`, { method: 'post' })).text();
+  } finally {
+    stop();
+  }
+  assert.ok(labels.length >= 1);
+  for (const l of labels) assert.doesNotMatch(l, /secret|token|frag/);
+  assert.ok(labels.includes(`fetch POST ${s.url}/p`));
   await s.close();
 });
 
