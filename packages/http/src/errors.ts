@@ -16,7 +16,8 @@ function withoutStack<T>(make: () => T): T {
 }
 
 /**
- * The client went away (its connection closed) before the response was completely sent.
+ * The client went away (its connection closed) before the response was completely sent — or the
+ * server itself destroyed the response (`res.destroy()`), which the client sees the same way.
  * `cause(ctx)` of a request context that ended this way; `ctx.err` is a `CanceledError`.
  * Carries no stack: where the library noticed the close is of no use to anyone.
  */

@@ -107,7 +107,7 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   const onClose = (): void => {
     res.removeListener('close', onClose);
     socket.removeListener('close', onClose);
-    scope.cancel(res.writableFinished ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+    scope.cancel(sent(res) ? ResponseFinishedError.make() : ClientDisconnectedError.make());
   };
   res.on('close', onClose);
   socket.on('close', onClose);
@@ -120,7 +120,18 @@ function onResClose(this: ResWithScope): void {
   const scope = this[kScope];
   if (scope === undefined) return;
   this[kScope] = undefined;
-  scope.cancel(this.writableFinished ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+  scope.cancel(sent(this) ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+}
+
+/**
+ * True when `res` was completely sent: flushed to the socket (`writableFinished`), or ended with
+ * its connection still open (in-process injectors such as light-my-request never flush).
+ */
+function sent(res: ServerResponse): boolean {
+  if (res.writableFinished) return true;
+  if (!res.writableEnded) return false;
+  const s = res.socket ?? (res as { req?: IncomingMessage }).req?.socket;
+  return s == null ? false : s.destroyed !== true;
 }
 
 function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
