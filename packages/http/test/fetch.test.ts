@@ -1,8 +1,8 @@
 import { test, after } from 'node:test';
-import { leakCheckAfterAll } from '@ctxkit/testing';
+import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { background, withCancel, withTimeout, type Context } from '@ctxkit/core';
+import { DeadlineExceededError, background, withCancel, withTimeout, type Context } from '@ctxkit/core';
 import {
   ClientDisconnectedError, contextFromRequest, createFetch, ctxFetch, getBaggage, getTraceContext, withBaggage,
   withTraceContext,
@@ -194,6 +194,24 @@ test('createFetch applies defaults; per-call options override', async () => {
   await assert.rejects(p, (e) => e === scope.ctx.err);
   assert.ok(await s.state.left.promise instanceof ClientDisconnectedError);
   await s.close();
+});
+
+test('the deadline passes mid-response: rejects with DeadlineExceededError (ctx.err); the server\'s propagated budget ended it there too', async () => {
+  const clock = useManualClock();
+  try {
+    const s = await hangingServer();
+    const scope = withTimeout(background(), 1000);
+    const res = await ctxFetch(scope.ctx, `${s.url}/body`);
+    const rejected = assert.rejects(res.text(), (e) => e === scope.ctx.err && e instanceof DeadlineExceededError);
+    await clock.advance(1000);
+    await rejected;
+    // The server's context ended too: its propagated budget (1000 − margin) ran out first.
+    assert.ok(await s.state.left.promise instanceof DeadlineExceededError);
+    scope.cancel();
+    await s.close();
+  } finally {
+    clock.restore();
+  }
 });
 
 test('operation labels carry no query string nor credentials', async () => {

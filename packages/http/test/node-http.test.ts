@@ -3,11 +3,11 @@ import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { CanceledError, DeadlineExceededError, cause, remaining, type Context } from '@ctxkit/core';
+import { CanceledError, DeadlineExceededError, background, cause, remaining, withCancel, type Context } from '@ctxkit/core';
 import { current } from '@ctxkit/core/node';
 import {
   ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError, contextFromRequest, contextHandler,
-  ctxFetch, getRequestContext,
+  ctxFetch, getRequestContext, getTraceContext,
 } from '@ctxkit/http';
 import { deferred, rawRequest, readHead, serve, tally } from './helpers.js';
 
@@ -202,6 +202,37 @@ test('malformed budget header: 400 naming the header; with invalid: "ignore" it 
   assert.equal(await r2.text(), 'Infinity');
   await strict.close();
   await lax.close();
+});
+
+test('inbound: false ignores the caller\'s budget and trace headers (servers facing untrusted clients)', async () => {
+  const seen = deferred<{ remaining: number; trace: unknown }>();
+  const s = await serve(http.createServer(contextHandler((ctx, _req, res) => {
+    seen.resolve({ remaining: remaining(ctx), trace: getTraceContext(ctx) });
+    res.end();
+  }, { inbound: false, timeoutMs: 60_000 })));
+  await (await fetch(s.url, { headers: {
+    'ctxkit-timeout-ms': '1', 'grpc-timeout': 'garbage', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  } })).text();
+  const got = await seen.promise;
+  assert.ok(got.remaining > 1000, 'the 1 ms inbound budget was ignored, the malformed one too');
+  assert.equal(got.trace, undefined);
+  await s.close();
+});
+
+test('options.parent: cancelling the server context ends every request in flight (graceful shutdown)', async () => {
+  const server = withCancel(background());
+  const started = deferred<Context>();
+  const s = await serve(http.createServer(contextHandler(async (ctx) => {
+    started.resolve(ctx);
+    await ctx.done;
+  }, { parent: server.ctx })));
+  const client = await rawRequest(s.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  const ctx = await started.promise;
+  const shutdown = new Error('shutting down');
+  server.cancel(shutdown);
+  assert.equal(cause(ctx), shutdown);
+  client.destroy();
+  await s.close();
 });
 
 test('contextHandler binds current() and getRequestContext to the same context', async () => {
