@@ -19,6 +19,12 @@ export interface Clock {
   clearTimer(handle: unknown): void;
 }
 
+/**
+ * The longest delay `setTimer` is ever asked for: 2^31 − 1 ms (~24.8 days), the most platform
+ * timers hold (Node fires a longer one after 1 ms). Longer waits are armed in segments.
+ */
+export const MAX_TIMER_DELAY = 0x7fffffff;
+
 /** The platform clock: `Date.now`, `setTimeout`, `clearTimeout`. */
 export const systemClock: Clock = {
   now: () => Date.now(),

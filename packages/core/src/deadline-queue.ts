@@ -7,7 +7,7 @@
  *
  * @internal Core only.
  */
-import { getClock, onClockChange, systemClock, type Clock } from './clock.js';
+import { getClock, onClockChange, systemClock, MAX_TIMER_DELAY, type Clock } from './clock.js';
 
 /** What the queue needs from a context. */
 export interface DeadlineEntry {
@@ -71,7 +71,8 @@ function arm(deadline: number): void {
   }
   armedFor = deadline;
   armedClock = clock;
-  handle = clock.setTimer(fire, Math.max(0, deadline - clock.now()), false);
+  // A deadline beyond the longest timer is reached in segments: fire() re-arms for what is left.
+  handle = clock.setTimer(fire, Math.min(MAX_TIMER_DELAY, Math.max(0, deadline - clock.now())), false);
 }
 
 function fire(): void {

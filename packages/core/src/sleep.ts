@@ -1,6 +1,6 @@
 import { checkContext, onEnd } from './internal.js';
 import type { Context } from './context.js';
-import { getClock } from './clock.js';
+import { getClock, MAX_TIMER_DELAY } from './clock.js';
 import { startOperation } from './hooks.js';
 
 /**
@@ -30,11 +30,20 @@ export function sleep(ctx: Context, ms: number): Promise<void> {
       reject(e);
     });
     if (ms === Infinity) return;
-    handle = clock.setTimer(() => {
+    const wait = Math.max(0, ms);
+    const due = clock.now() + wait;
+    const onTimer = (): void => {
       handle = undefined;
+      // Waits longer than a platform timer holds are armed in segments.
+      const left = due - clock.now();
+      if (wait > MAX_TIMER_DELAY && left > 0) {
+        handle = clock.setTimer(onTimer, Math.min(MAX_TIMER_DELAY, left), true);
+        return;
+      }
       ob?._stop();
       op.end();
       resolve();
-    }, Math.max(0, ms), true);
+    };
+    handle = clock.setTimer(onTimer, Math.min(MAX_TIMER_DELAY, wait), true);
   });
 }

@@ -100,6 +100,21 @@ describe('withTimeout / withDeadline', () => {
     d.cancel();
   });
 
+  test('a deadline beyond the longest platform timer (2^31-1 ms) is armed in segments and fires on time', () => {
+    const MAX = 0x7fffffff;
+    const days30 = 30 * 24 * 3600 * 1000;
+    const s = withTimeout(background(), days30);
+    assert.ok(clock.dues().every((at) => at - clock.now() <= MAX), 'no timer longer than a platform timer holds');
+    clock.tick(MAX);
+    assert.ok(isLive(s.ctx), 'still live after the first segment');
+    assert.equal(pendingDeadlines(), 1);
+    clock.tick(days30 - MAX - 1);
+    assert.ok(isLive(s.ctx));
+    clock.tick(1);
+    assert.ok(s.ctx.err instanceof DeadlineExceededError);
+    assert.equal(clock.pending(), 0);
+  });
+
   test('withDeadline accepts epoch ms and Date', () => {
     const a = withDeadline(background(), clock.now() + 30);
     const b = withDeadline(background(), new Date(clock.now() + 20));

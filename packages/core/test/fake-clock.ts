@@ -5,6 +5,8 @@ export interface FakeClock extends Clock {
   /** Moves time forward, firing due timers in due order, synchronously. */
   tick(ms: number): void;
   pending(): number;
+  /** Due times of the pending timers. */
+  dues(): number[];
   restore(): void;
 }
 
@@ -35,6 +37,7 @@ export function fakeClock(start = 1_700_000_000_000): FakeClock {
       now = target;
     },
     pending: () => timers.size,
+    dues: () => [...timers.values()].map((t) => t.at),
     restore: () => restore(),
   };
   const restore = installClock(clock);

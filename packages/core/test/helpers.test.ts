@@ -151,6 +151,21 @@ describe('sleep', () => {
     s.cancel();
   });
 
+  test('a sleep longer than the longest platform timer waits its whole time, in segments', async () => {
+    const MAX = 0x7fffffff;
+    const s = withCancel(background());
+    let done = false;
+    const p = sleep(s.ctx, MAX + 1000).then(() => { done = true; });
+    assert.ok(clock.dues().every((at) => at - clock.now() <= MAX));
+    clock.tick(MAX);
+    await tick();
+    assert.equal(done, false, 'not resolved at the first segment');
+    clock.tick(1000);
+    await p;
+    assert.equal(clock.pending(), 0);
+    s.cancel();
+  });
+
   test('rejects with ctx.err when ctx ends first, clearing its timer', async () => {
     const s = withCancel(background());
     const p = sleep(s.ctx, 1000);
