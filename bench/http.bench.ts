@@ -86,6 +86,20 @@ async function runServers(): Promise<void> {
       return c.text('ok');
     });
     ports[`Hono (node-server)/${variant}`] = await listen(createAdaptorServer({ fetch: h.fetch }) as http.Server);
+    if (variant === 'without') {
+      // References: the same apps with one middleware that does nothing but call next(), to
+      // separate what any middleware costs in the framework from what ctxkit's costs.
+      const e0 = express();
+      e0.use((_req, _res, next) => next());
+      e0.get('/', (_req, res) => {
+        res.send('ok');
+      });
+      ports['Express 5/noop'] = await listen(http.createServer(e0));
+      const h0 = new Hono();
+      h0.use((_c, next) => next());
+      h0.get('/', (c) => c.text('ok'));
+      ports['Hono (node-server)/noop'] = await listen(createAdaptorServer({ fetch: h0.fetch }) as http.Server);
+    }
     if (withCtx) {
       const h2 = new Hono();
       h2.get('/', (c) => {
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
   const comparisons: Array<[string, string, string]> = [['node:http', '`contextFromRequest`', 'with']];
   for (const fw of ['Express 5', 'Fastify 5', 'Koa 3', 'Hono (node-server)', 'Hono, withRequestContext(app.fetch)']) {
     comparisons.push([fw, 'defaults', 'with'], [fw, '`current: false`', 'nocurrent']);
+    if (fw === 'Express 5' || fw === 'Hono (node-server)') comparisons.push([fw, 'none: a no-op middleware (reference)', 'noop']);
   }
   const SECONDS = 0.5;
   const ROUNDS = 5;
@@ -203,13 +218,13 @@ async function main(): Promise<void> {
       rpsRatio.push(got.b.rps / got.a.rps);
       cpuRatio.push(got.a.cpu / got.b.cpu);
     }
-    const target = name === 'node:http' ? 97 : 95;
+    const target = variant === 'noop' ? undefined : name === 'node:http' ? 97 : 95;
     const capacity = 100 * percentile(cpuRatio, 50);
     rows.push([
       name, label, percentile(rps.a, 50).toFixed(0), percentile(rps.b, 50).toFixed(0),
       `${(100 * percentile(rpsRatio, 50)).toFixed(1)} %`,
       `${percentile(cpu.a, 50).toFixed(1)} / ${percentile(cpu.b, 50).toFixed(1)} µs`,
-      `${capacity.toFixed(1)} %`, `≥ ${target} %`,
+      `${capacity.toFixed(1)} %`, target === undefined ? '—' : `≥ ${target} %`,
     ]);
   }
   progress('http: binding cost inside the server');
@@ -225,7 +240,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. autocannon, ${CONNECTIONS} connections; per server ${ROUNDS} adjacent pairs of ${SECONDS} s runs (without/with, then with/without, …) after a 0.5 s warm-up of each server; every figure is the median over the pairs, each ratio computed within a pair. Servers run in a child process, the load generator in this one. "With" = \`contextFromRequest\` / the adapter installed and \`getContext\` read in the handler; \`current: false\` skips binding the context for \`current()\` (AsyncLocalStorage), which on Node 20 costs several µs per request in promise-heavy frameworks. *Server CPU per request* is the server process's user+system CPU time divided by the requests served: it is what bounds throughput when the server is CPU-bound; *capacity* = CPU without / CPU with. On a shared 2-core VM the noise between adjacent half-second runs (±10 % and more, either way) is larger than the effect being measured, so read these two tables together with the direct measurement of ctxkit's own work per request below, which is the precise figure. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. autocannon, ${CONNECTIONS} connections; per server ${ROUNDS} adjacent pairs of ${SECONDS} s runs (without/with, then with/without, …) after a 0.5 s warm-up of each server; every figure is the median over the pairs, each ratio computed within a pair. Servers run in a child process, the load generator in this one. "With" = \`contextFromRequest\` / the adapter installed and \`getContext\` read in the handler; \`current: false\` skips binding the context for \`current()\` (AsyncLocalStorage), which on Node 20 costs several µs per request in promise-heavy frameworks. AsyncLocalStorage turns on Node's async-hook machinery for the whole process the first time it is used (here: the first Express \`defaults\` run), and it stays on: every later baseline pays that process-wide part too, as it would in a service where any library uses AsyncLocalStorage (OpenTelemetry, many loggers), so the \`defaults\` rows measure the per-request binding. The *no-op middleware* rows are references, not ctxkit: the same app with one middleware that only calls \`next()\` — what any middleware costs in that framework. *Server CPU per request* is the server process's user+system CPU time divided by the requests served: it is what bounds throughput when the server is CPU-bound; *capacity* = CPU without / CPU with. On a shared 2-core VM the noise between adjacent half-second runs (±10 % and more, either way) is larger than the effect being measured, so read these two tables together with the direct measurement of ctxkit's own work per request below, which is the precise figure. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
   out.push('');
   out.push(table(['Server', 'ctxkit', 'without (req/s)', 'with (req/s)', 'req/s with / without', 'server CPU per request without / with', 'capacity with / without', 'target'], rows));
   out.push('');

@@ -10,7 +10,7 @@
  * `MAX_BUDGET_MS` (the largest delay a Node timer accepts) and to the server's `maxTimeoutMs`.
  */
 import { InvalidHeaderError } from './errors.js';
-import { readHeader, singleValue, type HeaderSource } from './headers.js';
+import { readAs, singleValue, sourceKind, type HeaderSource } from './headers.js';
 
 /** ctxkit's own budget header: milliseconds the receiver has left, as 1–10 ASCII digits. */
 export const TIMEOUT_HEADER = 'ctxkit-timeout-ms';
@@ -132,11 +132,9 @@ export function resolveBudgetOptions(o: BudgetOptions | undefined, fn: string): 
   };
 }
 
-function one(src: HeaderSource, name: string, reject: boolean, parse: (v: string) => number | undefined, expected: string): number | undefined {
-  const raw = readHeader(src, name);
-  if (raw === undefined || raw === null) return undefined;
+function one(raw: unknown, name: string, reject: boolean, parse: (v: string) => number | undefined, expected: string): number | undefined {
   const v = singleValue(raw);
-  if (v === undefined) return undefined;
+  if (v === undefined) return undefined; // absent (undefined, null, an empty list)
   const ms = v === null || v.length > MAX_LEN ? undefined : parse(v);
   if (ms === undefined) {
     if (reject) {
@@ -152,15 +150,25 @@ function one(src: HeaderSource, name: string, reject: boolean, parse: (v: string
  * and `maxTimeoutMs`, never above `MAX_BUDGET_MS`; `Infinity` when there is none of them. Throws `InvalidHeaderError` for a malformed
  * value unless `invalid: 'ignore'`. Never returns NaN or a negative number. @internal
  */
-export function inboundBudget(src: HeaderSource, o: ResolvedBudget): number {
+export function inboundBudget(src: HeaderSource, o: ResolvedBudget, kind: number = sourceKind(src)): number {
   let budget = Infinity;
   if (o.inbound) {
-    const own = one(src, TIMEOUT_HEADER, o.reject, parseMillis, '1–10 digits (milliseconds)');
-    if (own !== undefined) budget = own;
-    const grpc = one(src, GRPC_TIMEOUT_HEADER, o.reject, parseGrpcTimeout, '1–8 digits followed by one unit of H M S m u n');
-    if (grpc !== undefined && grpc < budget) budget = grpc;
-    const envoy = one(src, ENVOY_TIMEOUT_HEADER, o.reject, parseMillis, '1–10 digits (milliseconds)');
-    if (envoy !== undefined && envoy > 0 && envoy < budget) budget = envoy;
+    // Most requests carry none of the three: each absent header costs one read and one compare.
+    const rawOwn = readAs(src, kind, TIMEOUT_HEADER);
+    const rawGrpc = readAs(src, kind, GRPC_TIMEOUT_HEADER);
+    const rawEnvoy = readAs(src, kind, ENVOY_TIMEOUT_HEADER);
+    if (rawOwn != null) {
+      const own = one(rawOwn, TIMEOUT_HEADER, o.reject, parseMillis, '1–10 digits (milliseconds)');
+      if (own !== undefined) budget = own;
+    }
+    if (rawGrpc != null) {
+      const grpc = one(rawGrpc, GRPC_TIMEOUT_HEADER, o.reject, parseGrpcTimeout, '1–8 digits followed by one unit of H M S m u n');
+      if (grpc !== undefined && grpc < budget) budget = grpc;
+    }
+    if (rawEnvoy != null) {
+      const envoy = one(rawEnvoy, ENVOY_TIMEOUT_HEADER, o.reject, parseMillis, '1–10 digits (milliseconds)');
+      if (envoy !== undefined && envoy > 0 && envoy < budget) budget = envoy;
+    }
   }
   if (budget > o.timeoutMs) budget = o.timeoutMs;
   if (budget > o.maxTimeoutMs) budget = o.maxTimeoutMs;

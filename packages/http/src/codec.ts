@@ -14,7 +14,7 @@ import {
   type BudgetOptions, type ResolvedBudget,
 } from './budget.js';
 import { allowSet, getBaggage, parseBaggage, serializeBaggage, withBaggageUnchecked } from './baggage.js';
-import { checkHeaders, readHeader, singleValue, writeHeader, type HeaderSink, type HeaderSource } from './headers.js';
+import { checkHeaders, readAs, singleValue, sourceKind, writeHeader, type HeaderSink, type HeaderSource } from './headers.js';
 import { getTraceContext, isValidTraceparent, isValidTracestate, withTraceUnchecked } from './trace.js';
 
 /** Options of `extract` (and of every server binding, which calls it). */
@@ -142,19 +142,20 @@ export function extract(headers: HeaderSource, parent: Context, options?: Extrac
 }
 
 /** @internal */
-export function extractResolved(headers: HeaderSource, parent: Context, o: ResolvedExtract): CancelScope {
-  const budget = inboundBudget(headers, o);
+export function extractResolved(headers: HeaderSource, parent: Context, o: ResolvedExtract, kind: number = sourceKind(headers)): CancelScope {
+  const budget = inboundBudget(headers, o, kind);
   let ctx = parent;
   if (o.inbound) {
-    const tp = singleValue(readHeader(headers, 'traceparent'));
+    const rawTp = readAs(headers, kind, 'traceparent');
+    const tp = rawTp === undefined ? undefined : singleValue(rawTp);
     if (typeof tp === 'string' && isValidTraceparent(tp)) {
-      const ts = singleValue(readHeader(headers, 'tracestate'));
+      const ts = singleValue(readAs(headers, kind, 'tracestate'));
       ctx = withTraceUnchecked(ctx, typeof ts === 'string' && isValidTracestate(ts)
         ? { traceparent: tp, tracestate: ts }
         : { traceparent: tp });
     }
     if (o.baggage.size > 0) {
-      const raw = readHeader(headers, 'baggage');
+      const raw = readAs(headers, kind, 'baggage');
       const text = Array.isArray(raw) ? raw.filter((x) => typeof x === 'string').join(',') : singleValue(raw);
       if (typeof text === 'string') {
         const got = parseBaggage(text, o.baggage);

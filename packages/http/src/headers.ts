@@ -29,12 +29,27 @@ export type HeaderSink =
   | ((name: string, value: string) => unknown)
   | Record<string, unknown>;
 
-/** Reads header `name` (lower case) from `src`. Returns undefined when absent. @internal */
-export function readHeader(src: HeaderSource, name: string): unknown {
-  if (typeof src === 'function') return src(name);
-  const get = (src as { get?: unknown }).get;
-  if (typeof get === 'function') return (get as (n: string) => unknown).call(src, name);
-  return (src as Readonly<Record<string, unknown>>)[name];
+/** @internal `sourceKind` values: a plain record, an object with `get(name)`, a function. */
+export const SOURCE_RECORD = 0;
+/** @internal */
+export const SOURCE_GETTER = 1;
+/** @internal */
+export const SOURCE_FUNCTION = 2;
+
+/**
+ * How `src` is read, decided once per extraction (each header read then costs one property
+ * access on a plain record, rather than a `get` lookup that misses on every call). @internal
+ */
+export function sourceKind(src: HeaderSource): number {
+  if (typeof src === 'function') return SOURCE_FUNCTION;
+  return typeof (src as { get?: unknown }).get === 'function' ? SOURCE_GETTER : SOURCE_RECORD;
+}
+
+/** Reads header `name` (lower case) from `src` of kind `kind` (from `sourceKind`). @internal */
+export function readAs(src: HeaderSource, kind: number, name: string): unknown {
+  if (kind === SOURCE_RECORD) return (src as Readonly<Record<string, unknown>>)[name];
+  if (kind === SOURCE_GETTER) return (src as { get(n: string): unknown }).get(name);
+  return (src as (n: string) => unknown)(name);
 }
 
 /**
