@@ -67,7 +67,8 @@ export function ctxkitFront(env: Env, backUrl: string): RequestListener {
  */
 export function ctxkitBack(env: Env, dependencyUrl: string, db?: Db): RequestListener {
   const app = new Hono();
-  app.use(honoContext());
+  // The budget comes from the caller (ctxkit-timeout-ms), but never more than this service allows.
+  app.use(honoContext({ maxTimeoutMs: FRONT_BUDGET_MS }));
   app.get('/order', (c) => {
     const ctx = getHonoContext(c);
     const id = c.req.header(ID_HEADER) ?? '?';
