@@ -87,8 +87,12 @@ export function bindRequest(req: IncomingMessage, res: ServerResponse, o: Resolv
  * `req`'s own 'close' is never used: it fires as soon as a request body has been read.
  */
 function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): void {
+  // Express swaps the prototypes of req and res on every request, after which each property
+  // access on them costs ~0.5 µs on Node 20 (20–50× a plain node:http object's): read each
+  // property once, and prefer plain fields to getters built on several of them.
   const socket = req.socket as IncomingMessage['socket'] | null | undefined;
-  if (res.writableFinished) {
+  // `writableEnded` (end() was called) is one field; `writableFinished` (also flushed) reads several.
+  if (res.writableEnded && res.writableFinished) {
     scope.cancel(ResponseFinishedError.make());
     return;
   }
@@ -98,10 +102,14 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   }
   if (res.socket === socket) {
     // The common case: 'close' on res is emitted once, by the finished response or by the
-    // socket closing under it; the listener goes away with res. One shared listener function,
-    // the scope kept on res: no closure per request.
-    (res as ResWithScope)[kScope] = scope;
-    res.on('close', onResClose);
+    // socket closing under it; the listener goes away with res. A closure holding the scope
+    // costs less than keeping the scope on res (a property added to and read back from res).
+    let pending = true;
+    res.on('close', () => {
+      if (!pending) return;
+      pending = false;
+      scope.cancel(sent(res) ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+    });
     return;
   }
   const onClose = (): void => {
@@ -111,16 +119,6 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   };
   res.on('close', onClose);
   socket.on('close', onClose);
-}
-
-const kScope: unique symbol = Symbol('@ctxkit/http request scope') as never;
-type ResWithScope = ServerResponse & { [kScope]?: CancelScope };
-
-function onResClose(this: ResWithScope): void {
-  const scope = this[kScope];
-  if (scope === undefined) return;
-  this[kScope] = undefined;
-  scope.cancel(sent(this) ? ResponseFinishedError.make() : ClientDisconnectedError.make());
 }
 
 /**
