@@ -303,6 +303,24 @@ test('nested bindings share one context: contextHandler around an Express app wi
   await s.close();
 });
 
+test('contextHandler around an Express app (the faster binding) serves getContext(req) and current() without the middleware', async () => {
+  const seen = deferred<{ same: boolean; bound: boolean }>();
+  const app = express();
+  let outer: Context | undefined;
+  app.get('/', (req, res) => {
+    const ctx = ex.getContext(req);
+    seen.resolve({ same: ctx === outer, bound: current() === ctx });
+    res.send('ok');
+  });
+  const s = await serve(http.createServer(contextHandler((ctx, req, res) => {
+    outer = ctx;
+    app(req as express.Request, res as express.Response);
+  })));
+  assert.equal(await (await fetch(s.url)).text(), 'ok');
+  assert.deepEqual(await seen.promise, { same: true, bound: true });
+  await s.close();
+});
+
 test('getContext without the middleware is a TypeError that says what to install', () => {
   const req = new http.IncomingMessage(null as never);
   assert.throws(() => ex.getContext(req), /contextMiddleware/);
