@@ -120,6 +120,41 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * Runs the callback of a transaction or savepoint `scope`. When `ctx` ends while it runs, the
+ * scope is marked ended, its statements are interrupted and `undo` (the rollback) starts at once;
+ * when the callback throws, `undo` runs and the error is rethrown; when `ctx` ended by the time
+ * the callback returns, `undo` runs and `ctx.err` is thrown. Otherwise the scope is marked
+ * finished and the callback's value returned, for the caller to COMMIT or RELEASE.
+ */
+async function runUndoable<T>(
+  ctx: Context, scope: TxScope, lane: Lane, undo: () => Promise<void>, fn: (s: Tx) => Promise<T> | T,
+): Promise<T> {
+  const stop = afterFunc(ctx, () => {
+    if (scope.endedWith !== undefined) return;
+    scope.endedWith = ctx.err;
+    lane.interrupt(scope, ctx.err);
+    void undo();
+  });
+  let value: T;
+  try {
+    value = await fn(scope);
+  } catch (e) {
+    stop();
+    scope.endedWith ??= FINISHED;
+    await undo();
+    throw e;
+  }
+  stop();
+  if (scope.endedWith !== undefined || ctx.err !== undefined) {
+    scope.endedWith ??= ctx.err;
+    await undo();
+    throw ctx.err;
+  }
+  scope.endedWith = FINISHED;
+  return value;
+}
+
 class TxScope implements Scope, Tx {
   private ended: unknown = undefined;
   /** Why this scope is over (undefined while open); the error is made on first read. */
@@ -196,28 +231,7 @@ class TxScope implements Scope, Tx {
           s.cancel();
         }
       })());
-      const stop = afterFunc(ctx, () => {
-        if (sp.endedWith !== undefined) return;
-        sp.endedWith = ctx.err;
-        lane.interrupt(sp, ctx.err);
-        void undo();
-      });
-      let value: T;
-      try {
-        value = await fn(sp);
-      } catch (e) {
-        stop();
-        sp.endedWith ??= FINISHED;
-        await undo();
-        throw e;
-      }
-      stop();
-      if (sp.endedWith !== undefined || ctx.err !== undefined) {
-        sp.endedWith ??= ctx.err;
-        await undo();
-        throw ctx.err;
-      }
-      sp.endedWith = FINISHED;
+      const value = await runUndoable(ctx, sp, lane, undo, fn);
       const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
       try {
         await lane.run(s.ctx, sql(`RELEASE SAVEPOINT ${name}`), this);
@@ -306,28 +320,7 @@ export async function runTransaction<T>(
   }
   let rollingBack: Promise<void> | undefined;
   const undo = (): Promise<void> => (rollingBack ??= rollback(lane, ctx, o));
-  const stop = afterFunc(ctx, () => {
-    if (tx.endedWith !== undefined) return;
-    tx.endedWith = ctx.err;
-    lane.interrupt(tx, ctx.err);
-    void undo();
-  });
-  let value: T;
-  try {
-    value = await fn(tx);
-  } catch (e) {
-    stop();
-    tx.endedWith ??= FINISHED;
-    await undo();
-    throw e;
-  }
-  stop();
-  if (tx.endedWith !== undefined || ctx.err !== undefined) {
-    tx.endedWith ??= ctx.err;
-    await undo();
-    throw ctx.err;
-  }
-  tx.endedWith = FINISHED;
+  const value = await runUndoable(ctx, tx, lane, undo, fn);
   if (lane.broken !== undefined) throw lane.broken; // the connection died before COMMIT: nothing committed
   const res = await commit(lane, ctx);
   if (res.command === 'ROLLBACK') throw new TransactionRolledBackError();
