@@ -45,6 +45,21 @@ async function readAll(req: http.IncomingMessage): Promise<number> {
   return n;
 }
 
+/** The routes both Hono variants (middleware, `withRequestContext`) serve. */
+function honoRoutes(app: Hono, r: Routes): void {
+  app.use(async (c, next) => {
+    const raw = (c.env as { incoming: http.IncomingMessage }).incoming;
+    r.seen(raw.url ?? '', ho.getContext(c), raw);
+    await next();
+  });
+  app.get('/work', async (c) => c.text(await r.work(ho.getContext(c))));
+  app.post('/upload', async (c) => {
+    const n = (await c.req.arrayBuffer()).byteLength;
+    return c.text(await r.afterUpload(ho.getContext(c), (c.env as { incoming: http.IncomingMessage }).incoming, n));
+  });
+  app.get('/ok', (c) => c.text('ok'));
+}
+
 const frameworks: Framework[] = [
   {
     name: 'express',
@@ -109,17 +124,7 @@ const frameworks: Framework[] = [
     async start(r) {
       const app = new Hono();
       app.use(ho.contextMiddleware());
-      app.use(async (c, next) => {
-        const raw = (c.env as { incoming: http.IncomingMessage }).incoming;
-        r.seen(raw.url ?? '', ho.getContext(c), raw);
-        await next();
-      });
-      app.get('/work', async (c) => c.text(await r.work(ho.getContext(c))));
-      app.post('/upload', async (c) => {
-        const n = (await c.req.arrayBuffer()).byteLength;
-        return c.text(await r.afterUpload(ho.getContext(c), (c.env as { incoming: http.IncomingMessage }).incoming, n));
-      });
-      app.get('/ok', (c) => c.text('ok'));
+      honoRoutes(app, r);
       return serve(createAdaptorServer({ fetch: app.fetch }) as http.Server);
     },
   },
@@ -127,17 +132,7 @@ const frameworks: Framework[] = [
     name: 'hono (withRequestContext)',
     async start(r) {
       const app = new Hono();
-      app.use(async (c, next) => {
-        const raw = (c.env as { incoming: http.IncomingMessage }).incoming;
-        r.seen(raw.url ?? '', ho.getContext(c), raw);
-        await next();
-      });
-      app.get('/work', async (c) => c.text(await r.work(ho.getContext(c))));
-      app.post('/upload', async (c) => {
-        const n = (await c.req.arrayBuffer()).byteLength;
-        return c.text(await r.afterUpload(ho.getContext(c), (c.env as { incoming: http.IncomingMessage }).incoming, n));
-      });
-      app.get('/ok', (c) => c.text('ok'));
+      honoRoutes(app, r);
       return serve(createAdaptorServer({ fetch: ho.withRequestContext(app.fetch) }) as http.Server);
     },
   },
