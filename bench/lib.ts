@@ -21,6 +21,49 @@ export function compare(candidates: Candidate[], n: number, rounds = 7): Map<str
   return new Map([...samples].map(([k, v]) => [k, median(v)]));
 }
 
+/**
+ * Like `compare`, for workloads whose cost is mostly allocation: no forced GC between samples
+ * (a forced full GC deoptimises the code under test, so every sample would re-measure the JIT
+ * warming up), so the garbage collector runs where the allocations put it, as in a service; each
+ * sample runs the operation `n` times back to back, after `warmup` untimed rounds of each.
+ */
+export function compareNatural(candidates: Candidate[], n: number, rounds: number, warmup = 10): Map<string, number> {
+  for (let w = 0; w < warmup; w++) for (const c of candidates) c.run(n);
+  const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of candidates) {
+      const t0 = process.hrtime.bigint();
+      c.run(n);
+      samples.get(c.name)!.push(Number(process.hrtime.bigint() - t0) / n);
+    }
+  }
+  return new Map([...samples].map(([k, v]) => [k, median(v)]));
+}
+
+/** A candidate whose timed part needs untimed preparation (e.g. building a tree to cancel). */
+export interface StagedCandidate<T> {
+  name: string;
+  /** Untimed: builds what `timed` consumes. */
+  setup(): T;
+  /** Timed. */
+  timed(state: T): void;
+}
+
+/** Median ns of `timed` per candidate over interleaved rounds, after `warmup` rounds; no forced GC. */
+export function compareStaged(candidates: StagedCandidate<any>[], rounds: number, warmup = 10): Map<string, number> {
+  for (let w = 0; w < warmup; w++) for (const c of candidates) c.timed(c.setup());
+  const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of candidates) {
+      const state = c.setup();
+      const t0 = process.hrtime.bigint();
+      c.timed(state);
+      samples.get(c.name)!.push(Number(process.hrtime.bigint() - t0));
+    }
+  }
+  return new Map([...samples].map(([k, v]) => [k, median(v)]));
+}
+
 export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;

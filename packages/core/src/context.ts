@@ -62,24 +62,32 @@ export interface CancelScope extends Disposable {
 
 const KIND_CANCELED = 0;
 const KIND_DEADLINE = 1;
-/** `_flags` bits. */
+/** `NodeExtras.flags` bits, meaningful on the node that ended. */
 const FLAG_DEADLINE = 1;
 const FLAG_HAS_CAUSE = 2;
 
 /**
- * The parts of a cancellable node that most nodes never need: the cause and error of the node
- * that ended, the lazily made signal and done promise, the cause of an own deadline, and the
- * signal listener of `fromSignal`. Kept apart so a plain `withCancel` child stays small (which is
- * what makes a 100k fan-out cheap for the garbage collector).
+ * The parts of a cancellable node that most nodes never need: why it ended, the lazily made
+ * signal and done promise, its own deadline's cause and heap position, the signal listener of
+ * `fromSignal`, and its observers (`afterFunc`, core's internal `onEnd`). Kept apart so a plain
+ * `withCancel` child stays small: a 100k fan-out is dominated by what its bytes cost the garbage
+ * collector.
  */
 class NodeExtras {
+  /** FLAG_* bits, set on the node that ended. */
+  flags = 0;
   cause: unknown = undefined;
   err: ContextError | undefined = undefined;
   ac: AbortController | undefined = undefined;
   donePromise: Promise<void> | undefined = undefined;
   resolveDone: (() => void) | undefined = undefined;
   deadlineCause: unknown = undefined;
+  /** Position in the shared deadline heap; -1 when not queued. */
+  heapIndex = -1;
   detach: (() => void) | undefined = undefined;
+  /** Observers, oldest first (a doubly linked list through the observers' own links). */
+  obsHead: Observer | undefined = undefined;
+  obsTail: Observer | undefined = undefined;
 }
 
 let neverSignal: AbortSignal | undefined;
@@ -89,7 +97,10 @@ const neverDone: Promise<void> = new Promise<void>(() => {});
 export abstract class BaseContext implements Context {
   /** @internal Parent on the value chain; undefined for roots. */
   readonly _parent: BaseContext | undefined;
-  /** @internal The nearest cancellable node at or above this one; undefined when this context never ends. */
+  /**
+   * @internal The nearest cancellable node at or above this one; undefined when this context never
+   * ends. A cancellable node is linked into its parent's `_canceler`'s child list while live.
+   */
   readonly _canceler: CancelNode | undefined;
 
   constructor(parent: BaseContext | undefined, canceler: CancelNode | undefined) {
@@ -139,27 +150,21 @@ class RootContext extends BaseContext {
   }
 }
 
-/** A list entry that is told when its owner ends: a child context or an observer. */
-type Link = CancelNode | Observer;
-
 /**
- * A cancellable context. Children and observers live in an intrusive doubly linked list
- * (`_head`/`_tail`, siblings via `_prev`/`_next`) so linking and unlinking allocate nothing.
+ * A cancellable context. Live children form an intrusive doubly linked list (`_head`, siblings via
+ * `_prev`/`_next`; a new child goes first), so linking and unlinking allocate nothing and a child
+ * needs no pointer to its list's owner: that is `_parent._canceler`. Six own fields plus the two
+ * of the value chain; everything rarer lives in `_x`.
  * @internal
  */
 export class CancelNode extends BaseContext implements DeadlineEntry {
-  /** The node whose list this one is linked into; undefined once unlinked. */
-  _owner: CancelNode | undefined = undefined;
-  _prev: Link | undefined = undefined;
-  _next: Link | undefined = undefined;
-  _head: Link | undefined = undefined;
-  _tail: Link | undefined = undefined;
+  _prev: CancelNode | undefined = undefined;
+  _next: CancelNode | undefined = undefined;
+  /** First live child; undefined when none (and always once ended). */
+  _head: CancelNode | undefined = undefined;
   _deadline: number | undefined;
-  _heapIndex = -1;
   /** The node whose ending ended this one (itself or an ancestor); undefined while live. */
   _endedBy: CancelNode | undefined = undefined;
-  /** FLAG_* bits; the kind and cause bits are meaningful on the node that ended. */
-  _flags = 0;
   /** Rarely needed state, allocated on first use so that a plain child stays small. */
   _x: NodeExtras | undefined = undefined;
 
@@ -167,6 +172,16 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
     super(parent, undefined);
     (this as { _canceler: CancelNode })._canceler = this;
     this._deadline = deadline;
+  }
+
+  /** @internal Deadline queue position (kept in the extras: most nodes never have a timer). */
+  get _heapIndex(): number {
+    const x = this._x;
+    return x === undefined ? -1 : x.heapIndex;
+  }
+
+  set _heapIndex(i: number) {
+    (this._x ??= new NodeExtras()).heapIndex = i;
   }
 
   override get deadline(): number | undefined {
@@ -209,7 +224,11 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
     end(this, KIND_DEADLINE, c, c !== undefined);
   }
 
-  /** Phase two of ending: tell the outside world. Runs after the whole subtree is marked. */
+  /**
+   * Phase two of ending: tell the outside world — the `fromSignal` listener goes, the signal
+   * aborts, `done` resolves, then the observers in the order they were attached. Runs after the
+   * whole subtree is marked.
+   */
   _notify(): void {
     const x = this._x;
     if (x !== undefined) {
@@ -224,6 +243,14 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
         x.resolveDone = undefined;
         resolve();
       }
+      let ob = x.obsHead;
+      x.obsHead = x.obsTail = undefined;
+      while (ob !== undefined) {
+        const following: Observer | undefined = ob._next;
+        ob._owner = ob._prev = ob._next = undefined;
+        ob._notify();
+        ob = following;
+      }
     }
     if (hooksActive) emitEnded(this);
   }
@@ -234,8 +261,9 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
 }
 
 function makeError(s: CancelNode): ContextError {
-  const opts = (s._flags & FLAG_HAS_CAUSE) !== 0 ? { cause: s._x?.cause } : undefined;
-  return (s._flags & FLAG_DEADLINE) !== 0 ? new DeadlineExceededError(undefined, opts) : new CanceledError(undefined, opts);
+  const flags = s._x?.flags ?? 0;
+  const opts = (flags & FLAG_HAS_CAUSE) !== 0 ? { cause: s._x?.cause } : undefined;
+  return (flags & FLAG_DEADLINE) !== 0 ? new DeadlineExceededError(undefined, opts) : new CanceledError(undefined, opts);
 }
 
 class ValueNode extends BaseContext {
@@ -255,14 +283,15 @@ const OBS_SCHEDULED = 1;
 const OBS_DONE = 2;
 
 /**
- * A callback linked into a node's list. `sync` observers are core-internal and run during phase
- * two of ending; the others (afterFunc) are scheduled on a microtask, never inside `cancel()`.
+ * A callback attached to a live node (in its extras' observer list). `sync` observers are
+ * core-internal and run during phase two of ending; the others (afterFunc) are scheduled on a
+ * microtask, never inside `cancel()`.
  * @internal
  */
 export class Observer {
   _owner: CancelNode | undefined = undefined;
-  _prev: Link | undefined = undefined;
-  _next: Link | undefined = undefined;
+  _prev: Observer | undefined = undefined;
+  _next: Observer | undefined = undefined;
   _state = OBS_ARMED;
   constructor(readonly _fn: () => void, readonly _sync: boolean) {}
 
@@ -286,83 +315,117 @@ export class Observer {
   /** True if this call prevented the callback from running. */
   _stop(): boolean {
     if (this._state === OBS_DONE) return false;
-    if (this._state === OBS_ARMED) unlink(this);
+    if (this._state === OBS_ARMED) detachObserver(this);
     this._state = OBS_DONE;
     return true;
   }
 }
 
-function link(owner: CancelNode, n: Link): void {
-  n._owner = owner;
-  const tail = owner._tail;
-  if (tail === undefined) {
-    owner._head = owner._tail = n;
-  } else {
-    tail._next = n;
-    n._prev = tail;
-    owner._tail = n;
+/** Links a new live child first in its owner's child list. */
+function linkChild(owner: CancelNode, n: CancelNode): void {
+  const head = owner._head;
+  if (head !== undefined) {
+    head._prev = n;
+    n._next = head;
   }
+  owner._head = n;
 }
 
-function unlink(n: Link): void {
-  const owner = n._owner;
+/** Takes `n` out of its owner's child list if it is in it (a node born ended never was). */
+function unlinkChild(n: CancelNode): void {
+  const owner = n._parent!._canceler;
   if (owner === undefined) return;
   const prev = n._prev;
   const next = n._next;
-  if (prev === undefined) owner._head = next;
+  if (prev === undefined) {
+    if (owner._head !== n) return; // not linked
+    owner._head = next;
+  } else {
+    prev._next = next;
+  }
+  if (next !== undefined) next._prev = prev;
+  n._prev = n._next = undefined;
+}
+
+function attachObserver(owner: CancelNode, ob: Observer): void {
+  const x = (owner._x ??= new NodeExtras());
+  ob._owner = owner;
+  const tail = x.obsTail;
+  if (tail === undefined) {
+    x.obsHead = x.obsTail = ob;
+  } else {
+    tail._next = ob;
+    ob._prev = tail;
+    x.obsTail = ob;
+  }
+}
+
+function detachObserver(ob: Observer): void {
+  const owner = ob._owner;
+  if (owner === undefined) return;
+  const x = owner._x!;
+  const prev = ob._prev;
+  const next = ob._next;
+  if (prev === undefined) x.obsHead = next;
   else prev._next = next;
-  if (next === undefined) owner._tail = prev;
+  if (next === undefined) x.obsTail = prev;
   else next._prev = prev;
-  n._owner = n._prev = n._next = undefined;
+  ob._owner = ob._prev = ob._next = undefined;
 }
 
 /**
  * Ends `src` and its whole subtree. Phase one marks every descendant ended and unlinks it,
- * walking the subtree breadth-first through the nodes' own sibling links (no allocation, no
- * recursion, so depth is unbounded); nodes that someone observes are chained through `_prev`
- * (free once unlinked). Phase two notifies them, so user code (abort listeners) only ever sees a
- * fully consistent tree.
+ * without allocation or recursion (depth is unbounded): nodes whose children are still to be
+ * visited form a stack through their free `_prev` links, and nodes that someone observes (or
+ * that the hooks report) are chained through their free `_next` links, parents before children.
+ * Phase two notifies that chain, so user code (abort listeners) only ever sees a fully
+ * consistent tree.
  */
 function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): void {
   if (src._endedBy !== undefined) return;
-  src._flags |= (kind === KIND_DEADLINE ? FLAG_DEADLINE : 0) | (hasCause ? FLAG_HAS_CAUSE : 0);
-  if (hasCause) (src._x ??= new NodeExtras()).cause = cause;
-  unlink(src);
+  if (kind === KIND_DEADLINE || hasCause) {
+    const x = (src._x ??= new NodeExtras());
+    x.flags = (kind === KIND_DEADLINE ? FLAG_DEADLINE : 0) | (hasCause ? FLAG_HAS_CAUSE : 0);
+    if (hasCause) x.cause = cause;
+  }
+  unlinkChild(src);
   const track = hooksActive;
-  let notifyHead: Link | undefined;
-  let notifyTail: Link | undefined;
-  let queueTail: Link | undefined;
-  let n: Link | undefined = src;
-  while (n !== undefined) {
-    if (n instanceof CancelNode) {
-      n._endedBy = src;
-      if (n._heapIndex >= 0) removeEntry(n);
-      const head: Link | undefined = n._head;
-      if (head !== undefined) {
-        if (queueTail === undefined) {
-          n._next = head; // n is src: start the queue with its children
-        } else {
-          queueTail._next = head;
-        }
-        queueTail = n._tail;
-        n._head = n._tail = undefined;
+  src._endedBy = src;
+  let notifyHead: CancelNode | undefined;
+  let notifyTail: CancelNode | undefined;
+  const sx = src._x;
+  if (sx !== undefined) {
+    if (sx.heapIndex >= 0) removeEntry(src);
+    notifyHead = notifyTail = src;
+  } else if (track) {
+    notifyHead = notifyTail = src;
+  }
+  let stack: CancelNode | undefined = src._head !== undefined ? src : undefined;
+  while (stack !== undefined) {
+    const p: CancelNode = stack;
+    stack = p._prev;
+    p._prev = undefined;
+    let c = p._head;
+    p._head = undefined;
+    while (c !== undefined) {
+      const sibling: CancelNode | undefined = c._next;
+      c._endedBy = src;
+      c._next = undefined;
+      c._prev = c._head !== undefined ? stack : undefined;
+      if (c._head !== undefined) stack = c;
+      const x = c._x;
+      if (x !== undefined || track) {
+        if (x !== undefined && x.heapIndex >= 0) removeEntry(c);
+        if (notifyTail === undefined) notifyHead = c;
+        else notifyTail._next = c;
+        notifyTail = c;
       }
-      if (queueTail === undefined) queueTail = n;
+      c = sibling;
     }
-    const next: Link | undefined = n._next;
-    n._owner = undefined;
-    n._next = undefined;
-    n._prev = undefined;
-    if (!(n instanceof CancelNode) || n._x !== undefined || track) {
-      if (notifyTail === undefined) notifyHead = n;
-      else notifyTail._prev = n;
-      notifyTail = n;
-    }
-    n = next;
   }
   for (let m = notifyHead; m !== undefined;) {
-    const following: Link | undefined = m._prev;
-    m._prev = undefined;
+    const following: CancelNode | undefined = m._next;
+    m._next = undefined;
     m._notify();
     m = following;
   }
@@ -403,7 +466,10 @@ export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: nu
   const useOwn = ownDeadline !== undefined && (inherited === undefined || ownDeadline < inherited);
   const node = new CancelNode(parent, useOwn ? ownDeadline : inherited);
   const scope = new Scope(node);
-  if (hooksActive) emitCreated(node, parent, kind, scope);
+  if (hooksActive) {
+    emitCreated(node, parent, kind, scope);
+    if (node._endedBy !== undefined) return scope; // a hook ended it
+  }
   if (owner !== undefined && owner._endedBy !== undefined) {
     node._endedBy = owner._endedBy;
     if (hooksActive) emitEnded(node);
@@ -417,7 +483,7 @@ export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: nu
     }
     addEntry(node);
   }
-  if (owner !== undefined) link(owner, node);
+  if (owner !== undefined) linkChild(owner, node);
   return scope;
 }
 
@@ -543,7 +609,7 @@ export function cause(ctx: Context): unknown {
   const c = ctx._canceler;
   const s = c?._endedBy;
   if (s === undefined) return undefined;
-  return (s._flags & FLAG_HAS_CAUSE) !== 0 ? s._x?.cause : c!.err;
+  return ((s._x?.flags ?? 0) & FLAG_HAS_CAUSE) !== 0 ? s._x?.cause : c!.err;
 }
 
 /** Milliseconds until `ctx`'s deadline (0 once passed); `Infinity` when it has none. */
@@ -585,7 +651,7 @@ function attach(ctx: BaseContext, ob: Observer): void {
   const c = ctx._canceler;
   if (c === undefined) return;
   if (c._endedBy !== undefined) ob._notify();
-  else link(c, ob);
+  else attachObserver(c, ob);
 }
 
 /** @internal Backs `linkedChildren` in @ctxkit/core/diagnostics. */
@@ -595,6 +661,7 @@ export function linkedCount(ctx: Context): number {
   if (c === undefined) return 0;
   let k = 0;
   for (let n = c._head; n !== undefined; n = n._next) k++;
+  for (let o = c._x?.obsHead; o !== undefined; o = o._next) k++;
   return k;
 }
 
