@@ -93,7 +93,7 @@ out.push('### A root with 100k children: create them, cancel the root', '', tabl
   '**10k** (listener add is O(n)).', '',
   `Target: the 100k fan-out ≤ 2× the plain link/unlink loop: ${(fc / fp).toFixed(2)}× — ${fc / fp <= 2 ? 'met' : 'not met'} ` +
   `(the cancel alone ${(cc0 / cp0).toFixed(2)}×). ` +
-  'No GC is forced between samples (a forced full GC deoptimises the code under test and each sample would ' +
+  'No GC is forced between samples (a forced full GC clears the hidden classes only dead nodes used, deoptimising the code under test, and each sample would ' +
   'then time the JIT warming up again); the collector runs where the allocations put it. What the ' +
   'collector costs is most of this figure and it depends on whether a whole fan-out fits in the young ' +
   'generation (16 MiB semi-spaces here): a ctxkit child is an 88-byte node plus the 32-byte scope that ' +

@@ -5,13 +5,18 @@ export interface Candidate {
   run(n: number): void;
 }
 
-/** Median ns per operation for each candidate, measured in interleaved rounds. */
+/**
+ * Median ns per operation for each candidate, measured in interleaved rounds. Each sample starts
+ * with an empty young generation (a minor GC): a forced *full* GC would clear the hidden classes
+ * that only dead objects used, which deoptimises the code under test, and the sample would time
+ * the JIT warming up again rather than the operation.
+ */
 export function compare(candidates: Candidate[], n: number, rounds = 7): Map<string, number> {
   for (const c of candidates) c.run(Math.max(1, Math.floor(n / 10))); // warm-up
   const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const c of candidates) {
-      gcIfExposed();
+      minorGcIfExposed();
       const t0 = process.hrtime.bigint();
       c.run(n);
       const t1 = process.hrtime.bigint();
@@ -73,6 +78,11 @@ export function median(v: number[]): number {
 export function percentile(v: number[], p: number): number {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** A scavenge (young generation only) when run with --expose-gc; leaves optimised code alone. */
+export function minorGcIfExposed(): void {
+  (globalThis as { gc?: (o?: { type: string }) => void }).gc?.({ type: 'minor' });
 }
 
 export function gcIfExposed(): void {

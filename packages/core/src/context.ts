@@ -73,7 +73,7 @@ const FLAG_HAS_CAUSE = 2;
  * `withCancel` child stays small: a 100k fan-out is dominated by what its bytes cost the garbage
  * collector.
  */
-class NodeExtras {
+class NodeExtras implements DeadlineEntry {
   /** FLAG_* bits, set on the node that ended. */
   flags = 0;
   cause: unknown = undefined;
@@ -82,12 +82,29 @@ class NodeExtras {
   donePromise: Promise<void> | undefined = undefined;
   resolveDone: (() => void) | undefined = undefined;
   deadlineCause: unknown = undefined;
-  /** Position in the shared deadline heap; -1 when not queued. */
-  heapIndex = -1;
   detach: (() => void) | undefined = undefined;
   /** Observers, oldest first (a doubly linked list through the observers' own links). */
   obsHead: Observer | undefined = undefined;
   obsTail: Observer | undefined = undefined;
+  /** The node's own deadline while queued in the shared deadline heap (the heap holds extras). */
+  _deadline: number | undefined = undefined;
+  /** Position in the shared deadline heap; -1 when not queued. */
+  _heapIndex = -1;
+
+  constructor(readonly node: CancelNode) {}
+
+  /** Deadline queue callback: the node's own deadline has passed. */
+  _expire(): void {
+    const c = this.deadlineCause;
+    end(this.node, KIND_DEADLINE, c, c !== undefined);
+  }
+}
+
+/** The node's extras, made on first use. */
+function extras(n: CancelNode): NodeExtras {
+  let x = n._x;
+  if (x === undefined) x = n._x = new NodeExtras(n);
+  return x;
 }
 
 let neverSignal: AbortSignal | undefined;
@@ -157,7 +174,7 @@ class RootContext extends BaseContext {
  * of the value chain; everything rarer lives in `_x`.
  * @internal
  */
-export class CancelNode extends BaseContext implements DeadlineEntry {
+export class CancelNode extends BaseContext {
   _prev: CancelNode | undefined = undefined;
   _next: CancelNode | undefined = undefined;
   /** First live child; undefined when none (and always once ended). */
@@ -174,16 +191,6 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
     this._deadline = deadline;
   }
 
-  /** @internal Deadline queue position (kept in the extras: most nodes never have a timer). */
-  get _heapIndex(): number {
-    const x = this._x;
-    return x === undefined ? -1 : x.heapIndex;
-  }
-
-  set _heapIndex(i: number) {
-    (this._x ??= new NodeExtras()).heapIndex = i;
-  }
-
   override get deadline(): number | undefined {
     return this._deadline;
   }
@@ -191,12 +198,12 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
   override get err(): ContextError | undefined {
     const s = this._endedBy;
     if (s === undefined) return undefined;
-    const x = (s._x ??= new NodeExtras());
+    const x = extras(s);
     return (x.err ??= makeError(s));
   }
 
   override get signal(): AbortSignal {
-    const x = (this._x ??= new NodeExtras());
+    const x = extras(this);
     let ac = x.ac;
     if (ac === undefined) {
       ac = x.ac = new AbortController();
@@ -206,7 +213,7 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
   }
 
   override get done(): Promise<void> {
-    const x = (this._x ??= new NodeExtras());
+    const x = extras(this);
     let p = x.donePromise;
     if (p === undefined) {
       p = x.donePromise = this._endedBy !== undefined
@@ -216,12 +223,6 @@ export class CancelNode extends BaseContext implements DeadlineEntry {
         });
     }
     return p;
-  }
-
-  /** @internal Deadline queue callback. */
-  _expire(): void {
-    const c = this._x?.deadlineCause;
-    end(this, KIND_DEADLINE, c, c !== undefined);
   }
 
   /**
@@ -348,7 +349,7 @@ function unlinkChild(n: CancelNode): void {
 }
 
 function attachObserver(owner: CancelNode, ob: Observer): void {
-  const x = (owner._x ??= new NodeExtras());
+  const x = extras(owner);
   ob._owner = owner;
   const tail = x.obsTail;
   if (tail === undefined) {
@@ -384,7 +385,7 @@ function detachObserver(ob: Observer): void {
 function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): void {
   if (src._endedBy !== undefined) return;
   if (kind === KIND_DEADLINE || hasCause) {
-    const x = (src._x ??= new NodeExtras());
+    const x = extras(src);
     x.flags = (kind === KIND_DEADLINE ? FLAG_DEADLINE : 0) | (hasCause ? FLAG_HAS_CAUSE : 0);
     if (hasCause) x.cause = cause;
   }
@@ -395,7 +396,7 @@ function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): 
   let notifyTail: CancelNode | undefined;
   const sx = src._x;
   if (sx !== undefined) {
-    if (sx.heapIndex >= 0) removeEntry(src);
+    if (sx._heapIndex >= 0) removeEntry(sx);
     notifyHead = notifyTail = src;
   } else if (track) {
     notifyHead = notifyTail = src;
@@ -415,7 +416,7 @@ function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): 
       if (c._head !== undefined) stack = c;
       const x = c._x;
       if (x !== undefined || track) {
-        if (x !== undefined && x.heapIndex >= 0) removeEntry(c);
+        if (x !== undefined && x._heapIndex >= 0) removeEntry(x);
         if (notifyTail === undefined) notifyHead = c;
         else notifyTail._next = c;
         notifyTail = c;
@@ -476,12 +477,14 @@ export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: nu
     return scope;
   }
   if (useOwn) {
-    if (deadlineCause !== undefined) (node._x ??= new NodeExtras()).deadlineCause = deadlineCause;
+    if (deadlineCause !== undefined) extras(node).deadlineCause = deadlineCause;
     if ((ownDeadline as number) <= getClock().now()) {
       end(node, KIND_DEADLINE, deadlineCause, deadlineCause !== undefined);
       return scope;
     }
-    addEntry(node);
+    const x = extras(node);
+    x._deadline = ownDeadline;
+    addEntry(x);
   }
   if (owner !== undefined) linkChild(owner, node);
   return scope;
@@ -571,7 +574,7 @@ export function fromSignal(parent: Context, signal: AbortSignal): CancelScope {
     return scope;
   }
   signal.addEventListener('abort', abortFrom, { once: true });
-  (node._x ??= new NodeExtras()).detach = () => signal.removeEventListener('abort', abortFrom);
+  extras(node).detach = () => signal.removeEventListener('abort', abortFrom);
   return scope;
 }
 
