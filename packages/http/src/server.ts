@@ -4,10 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  background, cause, isContext, isDeadlineExceeded, withCancel, type CancelScope, type Context,
+  background, cause, isContext, isDeadlineExceeded, withCancel, withTimeout, type CancelScope, type Context,
 } from '@ctxkit/core';
 import { runWith } from '@ctxkit/core/node';
 import { extractResolved, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
+import { inboundBudget } from './budget.js';
 import { ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError } from './errors.js';
 
 /** Options of `contextFromRequest` and of every framework adapter. */
@@ -36,6 +37,12 @@ type WithContext = IncomingMessage & { [kContext]?: Context };
 export interface ResolvedRequestOptions extends ResolvedExtract {
   parent: Context;
   current: boolean;
+  /** The budget of a request without propagation headers (the local limits alone). */
+  localBudget: number;
+}
+
+function withLocal(r: ResolvedExtract & { parent: Context; current: boolean }): ResolvedRequestOptions {
+  return { ...r, localBudget: inboundBudget({}, { ...r, inbound: false }) };
 }
 
 const resolvedCache = new WeakMap<object, ResolvedRequestOptions>();
@@ -43,13 +50,13 @@ let defaultResolved: ResolvedRequestOptions | undefined;
 
 /** @internal Validates options, throwing `TypeError` naming the bad one; cached per object. */
 export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: string): ResolvedRequestOptions {
-  if (o === undefined) return (defaultResolved ??= { ...resolveExtract(undefined, fn), parent: background(), current: true });
+  if (o === undefined) return (defaultResolved ??= withLocal({ ...resolveExtract(undefined, fn), parent: background(), current: true }));
   let r = typeof o === 'object' && o !== null ? resolvedCache.get(o) : undefined;
   if (r === undefined) {
     const parent = o.parent ?? background();
     if (!isContext(parent)) throw new TypeError(`${fn}: options.parent must be a Context from @ctxkit/core`);
     if (o.current !== undefined && typeof o.current !== 'boolean') throw new TypeError(`${fn}: options.current must be a boolean`);
-    r = { ...resolveExtract(o, fn), parent, current: o.current !== false };
+    r = withLocal({ ...resolveExtract(o, fn), parent, current: o.current !== false });
     resolvedCache.set(o, r);
   }
   return r;
@@ -67,11 +74,21 @@ export function bindRequest(req: IncomingMessage, res: ServerResponse, o: Resolv
     return { ctx: existing, cancel() {}, [Symbol.dispose]() {} };
   }
   let scope: CancelScope;
-  try {
-    scope = extractResolved(req.headers, o.parent, o);
-  } catch (e) {
-    if (e instanceof InvalidHeaderError) return e;
-    throw e;
+  const h = req.headers as Record<string, string | string[] | undefined>;
+  if (!o.inbound || (h['ctxkit-timeout-ms'] === undefined && h['grpc-timeout'] === undefined &&
+    h['x-envoy-expected-rq-timeout-ms'] === undefined && h.traceparent === undefined &&
+    (o.baggage.size === 0 || h.baggage === undefined))) {
+    // Most requests carry no propagation header: four reads of constant names on Node's header
+    // record, then the local limits alone (what extractResolved would compute, without its
+    // generic reads by variable name).
+    scope = o.localBudget === Infinity ? withCancel(o.parent) : withTimeout(o.parent, o.localBudget);
+  } else {
+    try {
+      scope = extractResolved(h, o.parent, o);
+    } catch (e) {
+      if (e instanceof InvalidHeaderError) return e;
+      throw e;
+    }
   }
   (req as WithContext)[kContext] = scope.ctx;
   watch(req, res, scope);

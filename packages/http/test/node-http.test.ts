@@ -7,7 +7,7 @@ import { CanceledError, DeadlineExceededError, background, cause, remaining, wit
 import { current } from '@ctxkit/core/node';
 import {
   ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError, contextFromRequest, contextHandler,
-  ctxFetch, getRequestContext, getTraceContext,
+  ctxFetch, getBaggage, getRequestContext, getTraceContext,
 } from '@ctxkit/http';
 import { deferred, rawRequest, readHead, serve, tally } from './helpers.js';
 
@@ -175,6 +175,36 @@ test('inbound budget: the smallest of the headers, timeoutMs and maxTimeoutMs; 0
   assert.ok(got[2]!.remaining <= 30_000 && got[2]!.remaining > 1000, 'no inbound budget: the local limits apply');
   assert.ok(got[3]!.err instanceof DeadlineExceededError);
   await s.close();
+});
+
+test('each propagation header is read when it comes alone (requests without any take a shorter path)', async () => {
+  const got: Array<{ remaining: number; trace: unknown; baggage: Array<[string, string]> }> = [];
+  const opts = { timeoutMs: 60_000, baggage: ['tenant'] };
+  const s = await serve(http.createServer((req, res) => {
+    const scope = contextFromRequest(req, res, opts);
+    got.push({ remaining: remaining(scope.ctx), trace: getTraceContext(scope.ctx)?.traceparent, baggage: [...getBaggage(scope.ctx)] });
+    res.end();
+  }));
+  const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  for (const headers of [
+    {}, { 'ctxkit-timeout-ms': '2000' }, { 'grpc-timeout': '2S' }, { 'x-envoy-expected-rq-timeout-ms': '2000' },
+    { traceparent: tp }, { baggage: 'tenant=acme' }, { tracestate: 'a=b' },
+  ]) {
+    assert.equal((await fetch(s.url, { headers })).status, 200);
+  }
+  assert.ok(got[0]!.remaining > 2000 && got[0]!.remaining <= 60_000, 'no header: timeoutMs alone');
+  for (const i of [1, 2, 3]) assert.ok(got[i]!.remaining <= 2000 && got[i]!.remaining > 0, `budget header ${i} read`);
+  assert.equal(got[4]!.trace, tp);
+  assert.deepEqual(got[5]!.baggage, [['tenant', 'acme']]);
+  assert.equal(got[6]!.trace, undefined, 'tracestate without traceparent is ignored');
+  assert.ok(got[6]!.remaining > 2000);
+  const plain = await serve(http.createServer((req, res) => {
+    const scope = contextFromRequest(req, res);
+    res.end(String(getBaggage(scope.ctx).size));
+  }));
+  assert.equal(await (await fetch(plain.url, { headers: { baggage: 'tenant=acme' } })).text(), '0', 'baggage not allowlisted');
+  await s.close();
+  await plain.close();
 });
 
 test('malformed budget header: 400 naming the header; with invalid: "ignore" it is disregarded', async () => {
