@@ -187,7 +187,7 @@ test('each propagation header is read when it comes alone (requests without any 
   }));
   const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
   for (const headers of [
-    {}, { 'ctxkit-timeout-ms': '2000' }, { 'grpc-timeout': '2S' }, { 'x-envoy-expected-rq-timeout-ms': '2000' },
+    {} as Record<string, string>, { 'ctxkit-timeout-ms': '2000' }, { 'grpc-timeout': '2S' }, { 'x-envoy-expected-rq-timeout-ms': '2000' },
     { traceparent: tp }, { baggage: 'tenant=acme' }, { tracestate: 'a=b' },
   ]) {
     assert.equal((await fetch(s.url, { headers })).status, 200);
