@@ -86,7 +86,10 @@ class NodeExtras implements DeadlineEntry {
   /** Observers, oldest first (a doubly linked list through the observers' own links). */
   obsHead: Observer | undefined = undefined;
   obsTail: Observer | undefined = undefined;
-  /** The node's own deadline while queued in the shared deadline heap (the heap holds extras). */
+  /**
+   * The node's own deadline, kept only when earlier than the inherited one (and kept after the
+   * node ends). The shared deadline heap holds extras and orders them by it.
+   */
   _deadline: number | undefined = undefined;
   /** Position in the shared deadline heap; -1 when not queued. */
   _heapIndex = -1;
@@ -126,7 +129,7 @@ export abstract class BaseContext implements Context {
   }
 
   get deadline(): number | undefined {
-    return this._canceler?._deadline;
+    return this._canceler?.deadline;
   }
 
   get err(): ContextError | undefined {
@@ -170,8 +173,10 @@ class RootContext extends BaseContext {
 /**
  * A cancellable context. Live children form an intrusive doubly linked list (`_head`, siblings via
  * `_prev`/`_next`; a new child goes first), so linking and unlinking allocate nothing and a child
- * needs no pointer to its list's owner: that is `_parent._canceler`. Six own fields plus the two
- * of the value chain; everything rarer lives in `_x`.
+ * needs no pointer to its list's owner: that is `_parent._canceler`. Five own fields plus the two
+ * of the value chain (80 bytes on x64: below that size a 100k fan-out is far cheaper for the
+ * garbage collector, as docs/BENCHMARKS.md shows); everything rarer lives in `_x`, even the
+ * deadline.
  * @internal
  */
 export class CancelNode extends BaseContext {
@@ -179,20 +184,27 @@ export class CancelNode extends BaseContext {
   _next: CancelNode | undefined = undefined;
   /** First live child; undefined when none (and always once ended). */
   _head: CancelNode | undefined = undefined;
-  _deadline: number | undefined;
   /** The node whose ending ended this one (itself or an ancestor); undefined while live. */
   _endedBy: CancelNode | undefined = undefined;
   /** Rarely needed state, allocated on first use so that a plain child stays small. */
   _x: NodeExtras | undefined = undefined;
 
-  constructor(parent: BaseContext, deadline: number | undefined) {
+  constructor(parent: BaseContext) {
     super(parent, undefined);
     (this as { _canceler: CancelNode })._canceler = this;
-    this._deadline = deadline;
   }
 
+  /**
+   * The nearest own deadline on the way up: a node keeps its own deadline (in its extras) only
+   * when it is earlier than the one it inherits, so the first found is the effective one. Not
+   * stored per node — every plain child would pay 8 bytes for it.
+   */
   override get deadline(): number | undefined {
-    return this._deadline;
+    for (let c: CancelNode | undefined = this; c !== undefined; c = c._parent!._canceler) {
+      const x = c._x;
+      if (x !== undefined && x._deadline !== undefined) return x._deadline;
+    }
+    return undefined;
   }
 
   override get err(): ContextError | undefined {
@@ -463,9 +475,17 @@ class Scope implements CancelScope {
  */
 export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: number | undefined, deadlineCause: unknown): CancelScope {
   const owner = parent._canceler;
-  const inherited = owner?._deadline;
-  const useOwn = ownDeadline !== undefined && (inherited === undefined || ownDeadline < inherited);
-  const node = new CancelNode(parent, useOwn ? ownDeadline : inherited);
+  const node = new CancelNode(parent);
+  let useOwn = false;
+  if (ownDeadline !== undefined) {
+    const inherited = owner?.deadline;
+    if (inherited === undefined || ownDeadline < inherited) {
+      useOwn = true;
+      const x = extras(node);
+      x._deadline = ownDeadline;
+      if (deadlineCause !== undefined) x.deadlineCause = deadlineCause;
+    }
+  }
   const scope = new Scope(node);
   if (hooksActive) {
     emitCreated(node, parent, kind, scope);
@@ -477,14 +497,11 @@ export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: nu
     return scope;
   }
   if (useOwn) {
-    if (deadlineCause !== undefined) extras(node).deadlineCause = deadlineCause;
     if ((ownDeadline as number) <= getClock().now()) {
       end(node, KIND_DEADLINE, deadlineCause, deadlineCause !== undefined);
       return scope;
     }
-    const x = extras(node);
-    x._deadline = ownDeadline;
-    addEntry(x);
+    addEntry(node._x!);
   }
   if (owner !== undefined) linkChild(owner, node);
   return scope;
