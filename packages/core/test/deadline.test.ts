@@ -2,7 +2,7 @@ import { describe, test, afterEach, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  background, withCancel, withTimeout, withDeadline, withValue, createKey, cause, remaining,
+  background, withCancel, withTimeout, withDeadline, withValue, withoutCancel, createKey, cause, remaining,
   DeadlineExceededError, CanceledError, isDeadlineExceeded,
 } from '@ctxkit/core';
 import { pendingDeadlines, linkedChildren } from '@ctxkit/core/diagnostics';
@@ -78,6 +78,30 @@ describe('withTimeout / withDeadline', () => {
     }
     clock.tick(100);
     assert.deepEqual(order, [5, 10, 20, 30, 40]);
+  });
+
+  test('ctx.deadline: inherited through values and plain children, kept after the end, cut by withoutCancel', () => {
+    const key = createKey<string>('k');
+    const p = withTimeout(background(), 100);
+    const at = clock.now() + 100;
+    const v = withValue(p.ctx, key, 'x');
+    const c = withCancel(v);
+    const gc = withCancel(withValue(c.ctx, key, 'y'));
+    assert.equal(v.deadline, at);
+    assert.equal(c.ctx.deadline, at);
+    assert.equal(gc.ctx.deadline, at);
+    assert.equal(remaining(gc.ctx), 100);
+    const detached = withCancel(withoutCancel(gc.ctx));
+    assert.equal(detached.ctx.deadline, undefined, 'withoutCancel drops the deadline for its subtree');
+    const later = withDeadline(detached.ctx, at + 50);
+    assert.equal(later.ctx.deadline, at + 50);
+    c.cancel();
+    assert.equal(gc.ctx.deadline, at, 'an ended context still reports its deadline');
+    assert.equal(p.ctx.deadline, at);
+    const past = withDeadline(background(), clock.now() - 1);
+    assert.equal(past.ctx.deadline, clock.now() - 1, 'a context born past its deadline reports it');
+    for (const s of [p, later, detached, past]) s.cancel();
+    assert.equal(pendingDeadlines(), 0);
   });
 
   test('a deadline already past gives a context born ended with DeadlineExceededError', () => {
