@@ -38,21 +38,28 @@ async function listen(server: http.Server): Promise<number> {
  * - nocurrent: the adapter with current: false (no AsyncLocalStorage).
  * - wrap: the binding around the app (Express: contextHandler; Hono: withRequestContext).
  * - noop (Hono): no ctxkit, one middleware that only calls next() — what any middleware costs.
+ * - alsmw: no ctxkit, a middleware that binds a new object with AsyncLocalStorage.run for the
+ *   rest of the request (in Fastify, in the same two hooks as the plugin) — what binding anything
+ *   per request costs in that framework, e.g. a tracing library's request context.
  */
 async function makeServer(name: string): Promise<http.Server> {
   const [fw, variant] = name.split('/') as [string, string];
   const withCtx = variant === 'with' || variant === 'nocurrent';
   const opts = variant === 'nocurrent' ? { current: false } : {};
-  if (variant === 'als') {
-    const als = new AsyncLocalStorage<number>();
-    als.run(0, () => {}); // turns on Node's async hooks for the whole process, for good
-  }
+  const als = new AsyncLocalStorage<object>();
+  if (variant === 'als') als.run({}, () => {}); // turns on Node's async hooks for the whole process, for good
+  const alsmw = variant === 'alsmw';
   if (fw === 'node:http') {
     if (variant === 'with') {
       const { contextFromRequest } = await import('@ctxkit/http');
       return http.createServer((req, res) => {
         const scope = contextFromRequest(req, res);
         if (scope.ctx.err === undefined) res.end('ok');
+      });
+    }
+    if (alsmw) {
+      return http.createServer((_req, res) => {
+        als.run({}, () => res.end('ok'));
       });
     }
     return http.createServer((_req, res) => {
@@ -64,6 +71,7 @@ async function makeServer(name: string): Promise<http.Server> {
     const ex = await import('@ctxkit/http/express');
     const e = express();
     if (withCtx) e.use(ex.contextMiddleware(opts));
+    if (alsmw) e.use((_req, _res, next) => als.run({}, next));
     e.get('/', (req, res) => {
       if (withCtx || variant === 'wrap') ex.getContext(req);
       res.send('ok');
@@ -79,6 +87,15 @@ async function makeServer(name: string): Promise<http.Server> {
     const fa = await import('@ctxkit/http/fastify');
     const f = Fastify();
     if (withCtx) await f.register(fa.contextMiddleware, opts);
+    if (alsmw) {
+      const store = Symbol('store');
+      f.addHook('onRequest', (request, _reply, done) => {
+        const s = {};
+        (request.raw as unknown as Record<symbol, object>)[store] = s;
+        als.run(s, done);
+      });
+      f.addHook('preHandler', (request, _reply, done) => als.run((request.raw as unknown as Record<symbol, object>)[store]!, done));
+    }
     f.get('/', async (request) => {
       if (withCtx) fa.getContext(request);
       return 'ok';
@@ -91,6 +108,7 @@ async function makeServer(name: string): Promise<http.Server> {
     const ko = await import('@ctxkit/http/koa');
     const k = new Koa();
     if (withCtx) k.use(ko.contextMiddleware(opts));
+    if (alsmw) k.use((_kctx, next) => als.run({}, next));
     k.use(async (kctx) => {
       if (withCtx) ko.getContext(kctx);
       kctx.body = 'ok';
@@ -104,6 +122,7 @@ async function makeServer(name: string): Promise<http.Server> {
     const h = new Hono();
     if (withCtx) h.use(ho.contextMiddleware(opts));
     if (variant === 'noop') h.use((_c, next) => next());
+    if (alsmw) h.use((_c, next) => als.run({}, next));
     h.get('/', (c) => {
       if (withCtx || variant === 'wrap') ho.getContext(c);
       return c.text('ok');
@@ -249,11 +268,11 @@ async function stopServer(c: Child): Promise<void> {
 // Ratios are taken against the 'without' run of the same round (and, for 'with', also against the
 // 'als' run: the marginal cost in a process that already uses AsyncLocalStorage).
 const GROUPS: Array<{ fw: string; target: number; variants: Array<[string, string]> }> = [
-  { fw: 'node:http', target: 97, variants: [['without2', 'none (A/A: a second bare server)'], ['als', 'none, AsyncLocalStorage in use'], ['with', '`contextFromRequest`']] },
-  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app']] },
-  { fw: 'Fastify 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['with', 'plugin, defaults'], ['nocurrent', 'plugin, `current: false`']] },
-  { fw: 'Koa 3', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`']] },
-  { fw: 'Hono', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`withRequestContext(app.fetch)`']] },
+  { fw: 'node:http', target: 97, variants: [['without2', 'none (A/A: a second bare server)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', '`contextFromRequest`']] },
+  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app']] },
+  { fw: 'Fastify 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'plugin, defaults'], ['nocurrent', 'plugin, `current: false`']] },
+  { fw: 'Koa 3', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`']] },
+  { fw: 'Hono', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`withRequestContext(app.fetch)`']] },
 ];
 
 async function main(): Promise<void> {
@@ -337,8 +356,9 @@ async function main(): Promise<void> {
     await Promise.all([...servers.values()].flat().map(stopServer));
     aa.push(...got.get('without2')!.map((p) => p.ratio));
     const all = [...got.values()].flat();
-    rows.push([g.fw, 'none (baseline)', `${median(all.map((p) => p.cpuBase)).toFixed(1)} µs`, '—', '—', '—', '—', '—']);
+    rows.push([g.fw, 'none (baseline)', `${median(all.map((p) => p.cpuBase)).toFixed(1)} µs`, '—', '—', '—', '—', '—', '—']);
     const als = got.get('als')!.map((p) => p.ratio);
+    const alsmw = got.get('alsmw')!.map((p) => p.ratio);
     for (const [v, label] of g.variants) {
       const ps = got.get(v)!;
       const r = ps.map((p) => p.ratio);
@@ -348,6 +368,7 @@ async function main(): Promise<void> {
         `**${pct(median(r))}**`, `${pct(Math.min(...r))} – ${pct(Math.max(...r))}`,
         pct(median(ps.map((p) => p.cpuRatio))),
         v === 'with' ? pct(median(r.map((x, i) => x / als[i]!))) : '—',
+        v === 'with' ? pct(median(r.map((x, i) => x / alsmw[i]!))) : '—',
         isCtx ? `≥ ${g.target} %` : '—',
       ]);
       if (verbose) progress(`${v}: ${r.map((x) => x.toFixed(3)).join(' ')}`);
@@ -369,9 +390,9 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generator (autocannon, one instance of 32 connections per server) is pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *with / ALS baseline* is the adapter against that baseline (the ratio of the two ratios of each round), i.e. its marginal cost in such a service. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generator (autocannon, one instance of 32 connections per server) is pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
   out.push('');
-  out.push(table(['Server', 'ctxkit', 'server CPU per request', 'req/s vs bare (median)', 'range over rounds', 'CPU per request, bare / this', 'with / ALS baseline', 'target'], rows));
+  out.push(table(['Server', 'ctxkit', 'server CPU per request', 'req/s vs bare (median)', 'range over rounds', 'CPU per request, bare / this', 'with / ALS in use', 'with / ALS bound per request', 'target'], rows));
   out.push('');
   out.push(`A/A over all frameworks (${aa.length} rounds, bare vs bare): median ${(100 * median(aa)).toFixed(1)} %, middle 80 % ${(100 * percentile(aa, 10)).toFixed(1)} – ${(100 * percentile(aa, 90)).toFixed(1)} %, range ${(100 * Math.min(...aa)).toFixed(1)} – ${(100 * Math.max(...aa)).toFixed(1)} %.`);
   out.push('');
