@@ -8,6 +8,9 @@
 // 2. Binding cost timed inside an instrumented node:http server under load.
 // 3. Disconnect latency: time from the client closing its socket (and from the server seeing the
 //    socket close) until the request context has ended, on loopback.
+// While iterating (never for docs/BENCHMARKS.md): CTXKIT_HTTP_BENCH_ONLY=<framework> runs one
+// group ('none' for parts 2 and 3 only), CTXKIT_HTTP_BENCH_ROUNDS / _SECONDS change the rounds,
+// CTXKIT_HTTP_BENCH_VERBOSE=1 prints every pair.
 import os from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
