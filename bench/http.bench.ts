@@ -40,6 +40,7 @@ async function listen(server: http.Server): Promise<number> {
  * - with: the adapter with defaults (context bound for current()), getContext read in the handler.
  * - nocurrent: the adapter with current: false (no AsyncLocalStorage).
  * - wrap: the binding around the app (Express: contextHandler; Hono: withRequestContext).
+ * - wrapnc: the same with current: false — the cheapest binding each framework allows.
  * - noop (Hono): no ctxkit, one middleware that only calls next() — what any middleware costs.
  * - alsmw: no ctxkit, a middleware that binds a new object with AsyncLocalStorage.run for the
  *   rest of the request (in Fastify, in the same two hooks as the plugin) — what binding anything
@@ -48,7 +49,8 @@ async function listen(server: http.Server): Promise<number> {
 async function makeServer(name: string): Promise<http.Server> {
   const [fw, variant] = name.split('/') as [string, string];
   const withCtx = variant === 'with' || variant === 'nocurrent';
-  const opts = variant === 'nocurrent' ? { current: false } : {};
+  const opts = variant === 'nocurrent' || variant === 'wrapnc' ? { current: false } : {};
+  const wrap = variant === 'wrap' || variant === 'wrapnc';
   const als = new AsyncLocalStorage<object>();
   if (variant === 'als') als.run({}, () => {}); // turns on Node's async hooks for the whole process, for good
   const alsmw = variant === 'alsmw';
@@ -76,12 +78,12 @@ async function makeServer(name: string): Promise<http.Server> {
     if (withCtx) e.use(ex.contextMiddleware(opts));
     if (alsmw) e.use((_req, _res, next) => als.run({}, next));
     e.get('/', (req, res) => {
-      if (withCtx || variant === 'wrap') ex.getContext(req);
+      if (withCtx || wrap) ex.getContext(req);
       res.send('ok');
     });
-    if (variant === 'wrap') {
+    if (wrap) {
       const { contextHandler } = await import('@ctxkit/http');
-      return http.createServer(contextHandler((_ctx, req, res) => e(req, res)));
+      return http.createServer(contextHandler((_ctx, req, res) => e(req, res), opts));
     }
     return http.createServer(e);
   }
@@ -127,10 +129,10 @@ async function makeServer(name: string): Promise<http.Server> {
     if (variant === 'noop') h.use((_c, next) => next());
     if (alsmw) h.use((_c, next) => als.run({}, next));
     h.get('/', (c) => {
-      if (withCtx || variant === 'wrap') ho.getContext(c);
+      if (withCtx || wrap) ho.getContext(c);
       return c.text('ok');
     });
-    const fetch = variant === 'wrap' ? ho.withRequestContext(h.fetch) : h.fetch;
+    const fetch = wrap ? ho.withRequestContext(h.fetch, opts) : h.fetch;
     return createAdaptorServer({ fetch }) as http.Server;
   }
   throw new Error(`unknown server ${name}`);
@@ -174,6 +176,56 @@ async function runServer(name: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ port, control })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
+}
+
+/**
+ * Child process: a load generator. Each stdin line `{ port, duration, connections }` runs one
+ * autocannon load on that port and answers one stdout line with its result.
+ */
+async function runLoad(): Promise<void> {
+  const autocannon = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<Cannon>;
+  let buf = '';
+  for await (const chunk of process.stdin) {
+    buf += String(chunk);
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const { port, duration, connections } = JSON.parse(buf.slice(0, nl)) as { port: number; duration: number; connections: number };
+      buf = buf.slice(nl + 1);
+      const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration });
+      process.stdout.write(`${JSON.stringify({ requests: r.requests, latency: r.latency, non2xx: r.non2xx, errors: r.errors, duration: r.duration })}\n`);
+    }
+  }
+}
+
+/** A load-generator process (pinned to core 0 when `pin`): `run` loads one server and resolves with the result. */
+function startLoad(pin: boolean): { run(port: number, duration: number, connections: number): Promise<Cannon>; stop(): void } {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url)];
+  const env = { ...process.env, CTXKIT_HTTP_BENCH_ROLE: 'load' };
+  const proc = pin
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting: Array<(c: Cannon) => void> = [];
+  let buf = '';
+  proc.stdout!.on('data', (chunk) => {
+    buf += String(chunk);
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      waiting.shift()?.(JSON.parse(line) as Cannon);
+    }
+  });
+  return {
+    run(port, duration, connections) {
+      return new Promise<Cannon>((resolve) => {
+        waiting.push(resolve);
+        proc.stdin!.write(`${JSON.stringify({ port, duration, connections })}\n`);
+      });
+    },
+    stop() {
+      proc.stdin!.end();
+    },
+  };
 }
 
 function progress(msg: string): void {
@@ -272,10 +324,10 @@ async function stopServer(c: Child): Promise<void> {
 // 'als' run: the marginal cost in a process that already uses AsyncLocalStorage).
 const GROUPS: Array<{ fw: string; target: number; variants: Array<[string, string]> }> = [
   { fw: 'node:http', target: 97, variants: [['without2', 'none (A/A: a second bare server)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', '`contextFromRequest`']] },
-  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app']] },
+  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app'], ['wrapnc', '`contextHandler` around the app, `current: false`']] },
   { fw: 'Fastify 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'plugin, defaults'], ['nocurrent', 'plugin, `current: false`']] },
   { fw: 'Koa 3', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`']] },
-  { fw: 'Hono', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`withRequestContext(app.fetch)`']] },
+  { fw: 'Hono', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`withRequestContext(app.fetch)`'], ['wrapnc', '`withRequestContext(app.fetch)`, `current: false`']] },
 ];
 
 async function main(): Promise<void> {
@@ -296,6 +348,9 @@ async function main(): Promise<void> {
   // The two servers under load at the same time, each from its own autocannon instance: they
   // share core 1, so whatever slows the machine down (other VMs on the host, frequency) slows
   // both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request.
+  // Two load-generator processes, one per server of a pair (two autocannon instances sharing one
+  // event loop starved one server now and then); which one loads which server alternates.
+  const loads = [startLoad(pin), startLoad(pin)] as const;
   let flip = false;
   const pairOnce = async (base: Child, other: Child, duration: number): Promise<Pair> => {
     const s0 = machineBusyUs();
@@ -305,7 +360,7 @@ async function main(): Promise<void> {
     const w0 = performance.now();
     // Which of the two instances starts first alternates from one pair to the next.
     const first = (flip = !flip) ? [base, other] : [other, base];
-    const [r1, r2] = await Promise.all(first.map((c) => autocannon({ url: `http://127.0.0.1:${c.port}/`, connections: CONNECTIONS, duration })));
+    const [r1, r2] = await Promise.all(first.map((c, i) => loads[i]!.run(c.port, duration, CONNECTIONS)));
     const [rb, ro] = first[0] === base ? [r1, r2] : [r2, r1];
     const wall = (performance.now() - w0) * 1000;
     const b1 = await cpuNow(base);
@@ -365,19 +420,21 @@ async function main(): Promise<void> {
     for (const [v, label] of g.variants) {
       const ps = got.get(v)!;
       const r = ps.map((p) => p.ratio);
-      const isCtx = v === 'with' || v === 'nocurrent' || v === 'wrap';
+      const isCtx = v === 'with' || v === 'nocurrent' || v === 'wrap' || v === 'wrapnc';
+      const bindsAls = v === 'with' || v === 'wrap';
       rows.push([
         g.fw, label, `${median(ps.map((p) => p.cpuOther)).toFixed(1)} µs`,
         `**${pct(median(r))}**`, `${pct(Math.min(...r))} – ${pct(Math.max(...r))}`,
         pct(median(ps.map((p) => p.cpuRatio))),
-        v === 'with' ? pct(median(r.map((x, i) => x / als[i]!))) : '—',
-        v === 'with' ? pct(median(r.map((x, i) => x / alsmw[i]!))) : '—',
+        bindsAls ? pct(median(r.map((x, i) => x / als[i]!))) : '—',
+        bindsAls ? pct(median(r.map((x, i) => x / alsmw[i]!))) : '—',
         isCtx ? `≥ ${g.target} %` : '—',
       ]);
       if (verbose) progress(`${v}: ${r.map((x) => x.toFixed(3)).join(' ')}`);
     }
   }
   const benchSeconds = (performance.now() - t0) / 1000;
+  for (const l of loads) l.stop();
 
   progress('http: binding cost inside the server');
   const inst = await startServer('instrumented', pin);
@@ -393,7 +450,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generator (autocannon, one instance of 32 connections per server) is pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
   out.push('');
   out.push(table(['Server', 'ctxkit', 'server CPU per request', 'req/s vs bare (median)', 'range over rounds', 'CPU per request, bare / this', 'with / ALS in use', 'with / ALS bound per request', 'target'], rows));
   out.push('');
@@ -480,6 +537,8 @@ async function disconnectLatency(n: number): Promise<{ n: number; fromClient: nu
 
 if (ROLE === 'server') {
   await runServer(process.env.CTXKIT_HTTP_BENCH_SERVER ?? '');
+} else if (ROLE === 'load') {
+  await runLoad();
 } else {
   await main();
 }

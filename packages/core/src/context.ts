@@ -511,6 +511,37 @@ const background_ = new RootContext('background()');
 const todo_ = new RootContext('todo()');
 
 /**
+ * One live instance of each class a request allocates, kept for the life of the process. V8
+ * reaches an object's final hidden class through transitions that only live objects keep alive:
+ * once every instance has died — an idle service between bursts — the next full GC drops those
+ * classes and deoptimises all code compiled against them, so the first requests after every pause
+ * run unoptimised. Measured (bench/http.bench.ts, 1-second bursts): node:http with
+ * `contextFromRequest` at ~80 % of bare req/s without these anchors, ~98 % with them.
+ */
+const classAnchors: readonly object[] = makeClassAnchors();
+
+/**
+ * @internal Reads `classAnchors`, which keeps them in the module's scope for good (a module-level
+ * constant that no function reads may be dropped once the module has run).
+ */
+export function classAnchorCount(): number {
+  return classAnchors.length;
+}
+
+function makeClassAnchors(): object[] {
+  const node = new CancelNode(background_);
+  const x = extras(node);
+  x._deadline = Date.now() + 0.5; // a number beyond the small-integer range, as real deadlines
+  x._heapIndex = 0;
+  x._heapIndex = -1;
+  x.flags = FLAG_DEADLINE | FLAG_HAS_CAUSE;
+  x.cause = node;
+  const ob = new Observer(() => {}, true);
+  const value = new ValueNode(node, Key.make('ctxkit class anchor', undefined), node);
+  return [node, x, new Scope(node), ob, value, new DetachedNode(value)];
+}
+
+/**
  * The root of every context tree: never ends, has no deadline and no values; its signal never
  * aborts. Use it at the top of `main`, in tests, and for process-lifetime work.
  */
