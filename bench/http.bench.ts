@@ -191,8 +191,10 @@ async function runLoad(): Promise<void> {
     while ((nl = buf.indexOf('\n')) >= 0) {
       const { port, duration, connections } = JSON.parse(buf.slice(0, nl)) as { port: number; duration: number; connections: number };
       buf = buf.slice(nl + 1);
+      const c0 = process.cpuUsage();
       const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration });
-      process.stdout.write(`${JSON.stringify({ requests: r.requests, latency: r.latency, non2xx: r.non2xx, errors: r.errors, duration: r.duration })}\n`);
+      const c = process.cpuUsage(c0);
+      process.stdout.write(`${JSON.stringify({ requests: r.requests, latency: r.latency, non2xx: r.non2xx, errors: r.errors, duration: r.duration, cpuUs: c.user + c.system })}\n`);
     }
   }
 }
@@ -249,6 +251,8 @@ function table(head: string[], rows: string[][]): string {
 
 interface Cannon {
   requests: { total: number; average: number };
+  /** CPU time (µs) the load-generator process used for this run (load processes only). */
+  cpuUs?: number;
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
@@ -369,8 +373,9 @@ async function main(): Promise<void> {
     const s1 = machineBusyUs();
     for (const r of [rb!, ro!]) if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors`);
     const servers = b1 - b0 + o1 - o0;
-    // CPU used on the machine by anything but this process and the two servers, per core.
-    const foreign = s1 === undefined || s0 === undefined ? 0 : (s1 - s0 - servers - (m1.user + m1.system)) / wall;
+    // CPU used on the machine by anything but this process, the two load generators and the two
+    // servers, per core.
+    const foreign = s1 === undefined || s0 === undefined ? 0 : (s1 - s0 - servers - (m1.user + m1.system) - (r1!.cpuUs ?? 0) - (r2!.cpuUs ?? 0)) / wall;
     const cpuBase = (b1 - b0) / rb!.requests.total;
     const cpuOther = (o1 - o0) / ro!.requests.total;
     return {
