@@ -13,17 +13,7 @@ export interface Candidate {
  */
 export function compare(candidates: Candidate[], n: number, rounds = 7): Map<string, number> {
   for (const c of candidates) c.run(Math.max(1, Math.floor(n / 10))); // warm-up
-  const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (const c of candidates) {
-      minorGcIfExposed();
-      const t0 = process.hrtime.bigint();
-      c.run(n);
-      const t1 = process.hrtime.bigint();
-      samples.get(c.name)!.push(Number(t1 - t0) / n);
-    }
-  }
-  return new Map([...samples].map(([k, v]) => [k, median(v)]));
+  return perOperation(compareStaged(candidates.map((c) => ({ name: c.name, setup: minorGcIfExposed, timed: () => c.run(n) })), rounds, 0), n);
 }
 
 /**
@@ -33,16 +23,11 @@ export function compare(candidates: Candidate[], n: number, rounds = 7): Map<str
  * sample runs the operation `n` times back to back, after `warmup` untimed rounds of each.
  */
 export function compareNatural(candidates: Candidate[], n: number, rounds: number, warmup = 10): Map<string, number> {
-  for (let w = 0; w < warmup; w++) for (const c of candidates) c.run(n);
-  const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (const c of candidates) {
-      const t0 = process.hrtime.bigint();
-      c.run(n);
-      samples.get(c.name)!.push(Number(process.hrtime.bigint() - t0) / n);
-    }
-  }
-  return new Map([...samples].map(([k, v]) => [k, median(v)]));
+  return perOperation(compareStaged(candidates.map((c) => ({ name: c.name, setup: () => undefined, timed: () => c.run(n) })), rounds, warmup), n);
+}
+
+function perOperation(medians: Map<string, number>, n: number): Map<string, number> {
+  return new Map([...medians].map(([k, v]) => [k, v / n]));
 }
 
 /** A candidate whose timed part needs untimed preparation (e.g. building a tree to cancel). */

@@ -273,10 +273,14 @@ export class CancelNode extends BaseContext {
   }
 }
 
+/** True when the node that ended was given a cause (kept in its extras). */
+function hasOwnCause(s: CancelNode): boolean {
+  return ((s._x?.flags ?? 0) & FLAG_HAS_CAUSE) !== 0;
+}
+
 function makeError(s: CancelNode): ContextError {
-  const flags = s._x?.flags ?? 0;
-  const opts = (flags & FLAG_HAS_CAUSE) !== 0 ? { cause: s._x?.cause } : undefined;
-  return (flags & FLAG_DEADLINE) !== 0 ? new DeadlineExceededError(undefined, opts) : new CanceledError(undefined, opts);
+  const opts = hasOwnCause(s) ? { cause: s._x!.cause } : undefined;
+  return ((s._x?.flags ?? 0) & FLAG_DEADLINE) !== 0 ? new DeadlineExceededError(undefined, opts) : new CanceledError(undefined, opts);
 }
 
 class ValueNode extends BaseContext {
@@ -407,12 +411,8 @@ function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): 
   let notifyHead: CancelNode | undefined;
   let notifyTail: CancelNode | undefined;
   const sx = src._x;
-  if (sx !== undefined) {
-    if (sx._heapIndex >= 0) removeEntry(sx);
-    notifyHead = notifyTail = src;
-  } else if (track) {
-    notifyHead = notifyTail = src;
-  }
+  if (sx !== undefined && sx._heapIndex >= 0) removeEntry(sx);
+  if (sx !== undefined || track) notifyHead = notifyTail = src;
   let stack: CancelNode | undefined = src._head !== undefined ? src : undefined;
   while (stack !== undefined) {
     const p: CancelNode = stack;
@@ -424,8 +424,12 @@ function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): 
       const sibling: CancelNode | undefined = c._next;
       c._endedBy = src;
       c._next = undefined;
-      c._prev = c._head !== undefined ? stack : undefined;
-      if (c._head !== undefined) stack = c;
+      if (c._head !== undefined) {
+        c._prev = stack; // its children are visited later
+        stack = c;
+      } else {
+        c._prev = undefined;
+      }
       const x = c._x;
       if (x !== undefined || track) {
         if (x !== undefined && x._heapIndex >= 0) removeEntry(x);
@@ -532,8 +536,6 @@ function makeClassAnchors(): object[] {
   const node = new CancelNode(background_);
   const x = extras(node);
   x._deadline = Date.now() + 0.5; // a number beyond the small-integer range, as real deadlines
-  x._heapIndex = 0;
-  x._heapIndex = -1;
   x.flags = FLAG_DEADLINE | FLAG_HAS_CAUSE;
   x.cause = node;
   const ob = new Observer(() => {}, true);
@@ -660,7 +662,7 @@ export function cause(ctx: Context): unknown {
   const c = ctx._canceler;
   const s = c?._endedBy;
   if (s === undefined) return undefined;
-  return ((s._x?.flags ?? 0) & FLAG_HAS_CAUSE) !== 0 ? s._x?.cause : c!.err;
+  return hasOwnCause(s) ? s._x!.cause : c!.err;
 }
 
 /** Milliseconds until `ctx`'s deadline (0 once passed); `Infinity` when it has none. */
