@@ -78,7 +78,6 @@ export default createRule<[], MessageIds>({
           skipped = true;
           continue;
         }
-        if (p.type === AST_NODE_TYPES.BlockStatement) skipped = true;
         if (p.type === AST_NODE_TYPES.BlockStatement || p.type === AST_NODE_TYPES.Program) {
           return { list: p.body, index: (p.body as TSESTree.Node[]).indexOf(n) };
         }

@@ -44,16 +44,7 @@ export default createRule<[], MessageIds>({
   create(context) {
     const a = analysisOf(context);
 
-    function isSignalTimeout(n: TSESTree.Node): boolean {
-      const x = unwrap(n);
-      return (
-        x.type === AST_NODE_TYPES.CallExpression &&
-        x.callee.type === AST_NODE_TYPES.MemberExpression &&
-        x.callee.object.type === AST_NODE_TYPES.Identifier &&
-        x.callee.object.name === 'AbortSignal' &&
-        propertyName(x.callee) === 'timeout'
-      );
-    }
+    const isSignalTimeout = (n: TSESTree.Node): boolean => a.freshKind(n) === 'AbortSignal.timeout()';
 
     function isZeroish(n: TSESTree.Node): boolean {
       const x = unwrap(n);
@@ -72,7 +63,7 @@ export default createRule<[], MessageIds>({
         const arr = node.arguments[0];
         if (arr?.type === AST_NODE_TYPES.ArrayExpression) {
           const els = arr.elements.filter((e): e is TSESTree.Expression => !!e && e.type !== AST_NODE_TYPES.SpreadElement);
-          if (els.some(isSignalTimeout) && els.some((e) => !isSignalTimeout(e) && a.carriesContext(e))) {
+          if (els.some(isSignalTimeout) && els.some((e) => a.carriesContext(e))) {
             context.report({ node, messageId: 'anyTimeout' });
           }
         }

@@ -5,11 +5,11 @@
  */
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../util/create-rule.js';
-import { analysisOf } from '../util/analysis.js';
+import { analysisOf, CONTEXT_DERIVERS } from '../util/analysis.js';
 import { contains, isFunction, isReference, unwrap, walk } from '../util/ast.js';
 
 type MessageIds = 'growing';
-const MAKERS = new Set(['withValue', 'withCancel', 'withTimeout', 'withDeadline', 'fromSignal', 'withoutCancel']);
+const MAKERS = CONTEXT_DERIVERS;
 const LOOPS = new Set<string>([
   AST_NODE_TYPES.ForStatement,
   AST_NODE_TYPES.ForInStatement,

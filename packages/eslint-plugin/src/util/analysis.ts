@@ -32,6 +32,8 @@ export interface FunctionContext {
 export const CORE_MODULES = new Set(['@ctxkit/core', '@ctxkit/core/node']);
 const SCOPE_MAKERS = new Set(['withCancel', 'withTimeout', 'withDeadline', 'fromSignal']);
 const CONTEXT_MAKERS = new Set(['withValue', 'withoutCancel']);
+/** Every @ctxkit/core function that makes a new context from a parent (scope makers and context makers). */
+export const CONTEXT_DERIVERS: ReadonlySet<string> = new Set([...SCOPE_MAKERS, ...CONTEXT_MAKERS]);
 
 /** Shared per-file analysis; get it with `analysisOf(context)`. */
 export class FileAnalysis {

@@ -147,6 +147,8 @@ function overloadCarrier(
   const n = tsArgs.length;
   const sigs = call.type === AST_NODE_TYPES.NewExpression ? calleeType.getConstructSignatures() : calleeType.getCallSignatures();
   if (sigs.length < 2) return undefined;
+  const argTypes: Array<ts.Type | undefined> = [];
+  const argType = (i: number): ts.Type => (argTypes[i] ??= checker.getTypeAtLocation(tsArgs[i]!));
   for (const s of sigs) {
     if (s === resolved || s.getTypeParameters()?.length) continue;
     const ps = s.getParameters();
@@ -160,7 +162,7 @@ function overloadCarrier(
     for (let i = 0; i < n && fits; i++) {
       const pd = ps[i]!.valueDeclaration;
       if (pd && ts.isParameter(pd) && pd.dotDotDotToken) fits = false;
-      else fits = checker.isTypeAssignableTo(checker.getTypeAtLocation(tsArgs[i]!), checker.getTypeOfSymbol(ps[i]!));
+      else fits = checker.isTypeAssignableTo(argType(i), checker.getTypeOfSymbol(ps[i]!));
     }
     if (fits) return { index: n, kind };
   }
