@@ -4,6 +4,7 @@
  * at most 180 members and 8192 bytes per header.
  */
 import { createKey, withValue, type Context } from '@ctxkit/core';
+import { trimOws } from './headers.js';
 
 /** W3C limit: members per `baggage` header. */
 export const BAGGAGE_MAX_MEMBERS = 180;
@@ -47,13 +48,12 @@ export function getBaggage(ctx: Context): ReadonlyMap<string, string> {
   return ctx.value(baggageKey) ?? EMPTY;
 }
 
-/** @internal */
+/**
+ * @internal A child of `parent` carrying `m` as its baggage, as is: the caller has already
+ * validated and bounded it (names allowlisted, W3C limits kept).
+ */
 export function withBaggageUnchecked(parent: Context, m: ReadonlyMap<string, string>): Context {
   return withValue(parent, baggageKey, m);
-}
-
-function trimOws(s: string): string {
-  return s.replace(/^[ \t]+|[ \t]+$/g, '');
 }
 
 /**

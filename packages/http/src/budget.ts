@@ -10,7 +10,7 @@
  * `MAX_BUDGET_MS` (the largest delay a Node timer accepts) and to the server's `maxTimeoutMs`.
  */
 import { InvalidHeaderError } from './errors.js';
-import { readAs, singleValue, sourceKind, type HeaderSource } from './headers.js';
+import { readAs, singleValue, sourceKind, trimOws, type HeaderSource } from './headers.js';
 
 /** ctxkit's own budget header: milliseconds the receiver has left, as 1–10 ASCII digits. */
 export const TIMEOUT_HEADER = 'ctxkit-timeout-ms';
@@ -25,14 +25,6 @@ export const MAX_BUDGET_MS = 2_147_483_647;
 const MAX_LEN = 32;
 
 const GRPC_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
-
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
-}
 
 /** True when `s` is 1..max ASCII digits. */
 function isDigits(s: string, max: number): boolean {

@@ -10,7 +10,7 @@
  */
 import { remaining, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
 import {
-  formatGrpcTimeout, GRPC_TIMEOUT_HEADER, inboundBudget, resolveBudgetOptions, TIMEOUT_HEADER,
+  ENVOY_TIMEOUT_HEADER, formatGrpcTimeout, GRPC_TIMEOUT_HEADER, inboundBudget, resolveBudgetOptions, TIMEOUT_HEADER,
   type BudgetOptions, type ResolvedBudget,
 } from './budget.js';
 import { allowSet, getBaggage, parseBaggage, serializeBaggage, withBaggageUnchecked } from './baggage.js';
@@ -39,12 +39,12 @@ export interface InjectOptions {
   baggage?: readonly string[];
 }
 
-/** @internal */
+/** @internal `ExtractOptions` after validation by `resolveExtract`: budget limits plus the baggage allowlist. */
 export interface ResolvedExtract extends ResolvedBudget {
   baggage: ReadonlySet<string>;
 }
 
-/** @internal */
+/** @internal `InjectOptions` after validation by `resolveInject`. */
 export interface ResolvedInject {
   marginMs: number;
   grpcTimeout: boolean;
@@ -104,7 +104,10 @@ export function inject<H extends HeaderSink>(ctx: Context, headers: H, options?:
   return headers;
 }
 
-/** @internal */
+/**
+ * @internal `inject` with options already resolved by `resolveInject`: writes the budget, trace
+ * and baggage headers of `ctx` into `headers`; writes nothing for a context without them.
+ */
 export function injectResolved(ctx: Context, headers: HeaderSink, o: ResolvedInject): void {
   const rem = remaining(ctx);
   if (rem !== Infinity) {
@@ -141,13 +144,27 @@ export function extract(headers: HeaderSource, parent: Context, options?: Extrac
   return extractResolved(headers, parent, resolveExtract(options, 'extract'));
 }
 
-/** @internal */
+/**
+ * @internal True when a Node header record (`req.headers`) holds any header `extractResolved`
+ * would read with options `o` — otherwise the local limits alone decide the budget. Plain
+ * property reads of constant names: this runs once per request.
+ */
+export function hasPropagationHeaders(h: Readonly<Record<string, unknown>>, o: ResolvedExtract): boolean {
+  return o.inbound && (h[TIMEOUT_HEADER] !== undefined || h[GRPC_TIMEOUT_HEADER] !== undefined ||
+    h[ENVOY_TIMEOUT_HEADER] !== undefined || h.traceparent !== undefined ||
+    (o.baggage.size > 0 && h.baggage !== undefined));
+}
+
+/**
+ * @internal `extract` with options already resolved by `resolveExtract` and the source's
+ * `sourceKind` (computed when not given); returns the new scope, which the caller owns. Throws
+ * `InvalidHeaderError` for a malformed budget header unless `o` says to ignore it.
+ */
 export function extractResolved(headers: HeaderSource, parent: Context, o: ResolvedExtract, kind: number = sourceKind(headers)): CancelScope {
   const budget = inboundBudget(headers, o, kind);
   let ctx = parent;
   if (o.inbound) {
-    const rawTp = readAs(headers, kind, 'traceparent');
-    const tp = rawTp === undefined ? undefined : singleValue(rawTp);
+    const tp = singleValue(readAs(headers, kind, 'traceparent'));
     if (typeof tp === 'string' && isValidTraceparent(tp)) {
       const ts = singleValue(readAs(headers, kind, 'tracestate'));
       ctx = withTraceUnchecked(ctx, typeof ts === 'string' && isValidTracestate(ts)

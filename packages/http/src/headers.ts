@@ -29,12 +29,22 @@ export type HeaderSink =
   | ((name: string, value: string) => unknown)
   | Record<string, unknown>;
 
-/** @internal `sourceKind` values: a plain record, an object with `get(name)`, a function. */
-export const SOURCE_RECORD = 0;
-/** @internal */
-export const SOURCE_GETTER = 1;
-/** @internal */
-export const SOURCE_FUNCTION = 2;
+/** `sourceKind` values: a plain record, an object with `get(name)`, a function. */
+const SOURCE_RECORD = 0;
+const SOURCE_GETTER = 1;
+const SOURCE_FUNCTION = 2;
+
+/**
+ * @internal `s` without the optional whitespace (spaces and tabs) HTTP allows around a header
+ * value or list member; `s` itself when there is none.
+ */
+export function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
 
 /**
  * How `src` is read, decided once per extraction (each header read then costs one property

@@ -7,7 +7,7 @@ import {
   background, cause, isContext, isDeadlineExceeded, withCancel, withTimeout, type CancelScope, type Context,
 } from '@ctxkit/core';
 import { runWith } from '@ctxkit/core/node';
-import { extractResolved, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
+import { extractResolved, hasPropagationHeaders, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
 import { inboundBudget } from './budget.js';
 import { ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError } from './errors.js';
 
@@ -66,21 +66,18 @@ export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: 
  * @internal Makes the request's scope, or returns the `InvalidHeaderError` when a budget header
  * is malformed (the caller answers 400 its own way). Binds the scope to the response's lifecycle.
  */
-export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions, share = true): CancelScope | InvalidHeaderError {
+export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
   const existing = (req as WithContext)[kContext];
-  if (existing !== undefined && share) {
+  if (existing !== undefined) {
     // An outer binding (contextHandler, a parent app's middleware) already made this request's
     // context: share it rather than make a second one for the same response.
     return { ctx: existing, cancel() {}, [Symbol.dispose]() {} };
   }
   let scope: CancelScope;
   const h = req.headers as Record<string, string | string[] | undefined>;
-  if (!o.inbound || (h['ctxkit-timeout-ms'] === undefined && h['grpc-timeout'] === undefined &&
-    h['x-envoy-expected-rq-timeout-ms'] === undefined && h.traceparent === undefined &&
-    (o.baggage.size === 0 || h.baggage === undefined))) {
-    // Most requests carry no propagation header: four reads of constant names on Node's header
-    // record, then the local limits alone (what extractResolved would compute, without its
-    // generic reads by variable name).
+  if (!hasPropagationHeaders(h, o)) {
+    // Most requests carry no propagation header: the local limits alone (what extractResolved
+    // would compute, without its generic reads by variable name).
     scope = o.localBudget === Infinity ? withCancel(o.parent) : withTimeout(o.parent, o.localBudget);
   } else {
     try {
@@ -125,17 +122,22 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
     res.on('close', () => {
       if (!pending) return;
       pending = false;
-      scope.cancel(sent(res) ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+      scope.cancel(endCause(res));
     });
     return;
   }
   const onClose = (): void => {
     res.removeListener('close', onClose);
     socket.removeListener('close', onClose);
-    scope.cancel(sent(res) ? ResponseFinishedError.make() : ClientDisconnectedError.make());
+    scope.cancel(endCause(res));
   };
   res.on('close', onClose);
   socket.on('close', onClose);
+}
+
+/** Why a request context ends when its response closes: the response was sent, or the client left. */
+function endCause(res: ServerResponse): ResponseFinishedError | ClientDisconnectedError {
+  return sent(res) ? ResponseFinishedError.make() : ClientDisconnectedError.make();
 }
 
 /**
@@ -189,7 +191,7 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
   const o = resolveRequestOptions(options, 'contextFromRequest');
   const existing = (req as WithContext)[kContext];
   if (existing !== undefined) return withCancel(existing); // already bound: a child the caller owns
-  const r = bindRequest(req, res, o, false);
+  const r = bindRequest(req, res, o);
   if (!(r instanceof InvalidHeaderError)) return r;
   const scope = withCancel(o.parent);
   scope.cancel(r);

@@ -106,7 +106,7 @@ export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope 
  * server fired before this process's own deadline, a `DeadlineExceededError` whose cause is the
  * server's error. Anything else passes through.
  */
-export function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown {
+function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown {
   if (!isQueryCanceled(e)) return e;
   for (const c of ctxs) if (c.err !== undefined) return c.err;
   return new DeadlineExceededError('@ctxkit/pg: the server stopped the statement at its statement_timeout (the context\'s deadline)', { cause: e });
