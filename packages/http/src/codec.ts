@@ -79,14 +79,32 @@ export function resolveInject(o: InjectOptions | undefined, fn: string): Resolve
   if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options must be an object`);
   let r = injectCache.get(o);
   if (r === undefined) {
-    const m = o.marginMs ?? DEFAULT_MARGIN_MS;
-    if (typeof m !== 'number' || !Number.isFinite(m) || m < 0) {
-      throw new TypeError(`${fn}: options.marginMs must be a finite non-negative number, got ${String(m)}`);
-    }
-    r = { marginMs: m, grpcTimeout: o.grpcTimeout === true, baggage: allowSet(o.baggage, fn) };
+    r = { marginMs: checkMarginMs(o.marginMs ?? DEFAULT_MARGIN_MS, fn), grpcTimeout: o.grpcTimeout === true, baggage: allowSet(o.baggage, fn) };
     injectCache.set(o, r);
   }
   return r;
+}
+
+/**
+ * Inject options `own` over already resolved ones `base`: only the options `own` sets (not
+ * `undefined` nor `null`) are validated, the others are taken from `base` as they are. Throws
+ * `TypeError` as `resolveInject` does. Not cached (per-call options are usually fresh objects).
+ * @internal
+ */
+export function resolveInjectOver(base: ResolvedInject, own: InjectOptions, fn: string): ResolvedInject {
+  return {
+    marginMs: own.marginMs == null ? base.marginMs : checkMarginMs(own.marginMs, fn),
+    grpcTimeout: own.grpcTimeout == null ? base.grpcTimeout : own.grpcTimeout === true,
+    baggage: own.baggage == null ? base.baggage : allowSet(own.baggage, fn),
+  };
+}
+
+/** `m` when it is a valid `marginMs`, else throws `TypeError` (naming `fn`). */
+function checkMarginMs(m: unknown, fn: string): number {
+  if (typeof m !== 'number' || !Number.isFinite(m) || m < 0) {
+    throw new TypeError(`${fn}: options.marginMs must be a finite non-negative number, got ${String(m)}`);
+  }
+  return m;
 }
 
 /**

@@ -2,7 +2,7 @@
  * `ctxFetch`: the platform `fetch`, bound to a context from the first byte to the last.
  */
 import { fromSignal, isContext, startOperation, withCancel, type CancelScope, type Context, type OperationHandle } from '@ctxkit/core';
-import { injectResolved, resolveInject, type InjectOptions, type ResolvedInject } from './codec.js';
+import { injectResolved, resolveInject, resolveInjectOver, type InjectOptions, type ResolvedInject } from './codec.js';
 
 /** The `fetch` signature ctxFetch calls (the global one by default). */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -258,11 +258,7 @@ export function createFetch(defaults: CtxFetchInit): (ctx: Context, input: strin
   return (ctx, input, init) => {
     if (!isContext(ctx)) throw new TypeError('ctxFetch: ctx must be a Context from @ctxkit/core (use background() at the top)');
     const own = init === undefined ? undefined : pickInject(init);
-    const o = own === undefined ? base : resolveInject({
-      marginMs: own.marginMs ?? base.marginMs,
-      grpcTimeout: own.grpcTimeout ?? base.grpcTimeout,
-      baggage: own.baggage ?? [...base.baggage],
-    }, 'ctxFetch');
+    const o = own === undefined ? base : resolveInjectOver(base, own, 'ctxFetch');
     const merged: CtxFetchInit = init === undefined ? baseInit : { ...baseInit, ...init };
     return fetchResolved(ctx, input, merged, o, init?.fetch ?? baseFetch);
   };
