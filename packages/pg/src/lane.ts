@@ -24,7 +24,7 @@ import { Statement, type Sendable } from './query-config.js';
 import { afterFunc, getClock, type Context } from '@ctxkit/core';
 import { cancelTargetOf, sendCancelRequest, type CancelOutcome } from './cancel-request.js';
 import { isConnectionFailure } from './errors.js';
-import { outsideTransaction, quoteLiteral } from './statement-timeout.js';
+import { outsideTransaction, RESTORE, statementTimeoutSql } from './statement-timeout.js';
 
 /**
  * @internal What a statement requires of the server-side `statement_timeout` in force when it
@@ -175,7 +175,7 @@ export class Lane {
     if (this.inForceMs === undefined || this.sessionTimeoutText === undefined) return;
     const c = this.client as unknown as { query: (...args: unknown[]) => unknown };
     const original = c.query;
-    const restore = `SET statement_timeout = ${quoteLiteral(this.sessionTimeoutText)}`;
+    const restore = statementTimeoutSql('SET', RESTORE, this.sessionTimeoutText);
     const fn = (...args: unknown[]): unknown => {
       this.unguard();
       try {

@@ -40,7 +40,7 @@ export function parseStatementTimeout(shown: string): number | undefined {
 }
 
 /** A SQL string literal (standard_conforming_strings on, the default since PostgreSQL 9.1). */
-export function quoteLiteral(s: string): string {
+function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
@@ -51,6 +51,16 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 export const KEEP = -1;
 /** `planTimeout`: the session's own value must be in force; send a `SET` back to it. */
 export const RESTORE = -2;
+
+/**
+ * @internal The statement that puts a `statement_timeout` in force: `verb` is `SET` (the
+ * session's value) or `SET LOCAL` (the transaction's); `p` is the milliseconds to set, or
+ * `RESTORE` for the session's own value, given as `SHOW statement_timeout` printed it
+ * (`sessionText`, sent as a quoted literal, its unit included).
+ */
+export function statementTimeoutSql(verb: 'SET' | 'SET LOCAL', p: number, sessionText: string | undefined): string {
+  return `${verb} statement_timeout = ${p === RESTORE ? quoteLiteral(sessionText!) : p}`;
+}
 
 /**
  * What must happen to the statement_timeout in force before a statement runs. `inForce`:
@@ -125,7 +135,7 @@ const STEPPED = -4;
  */
 export abstract class TimeoutPlanner implements TimeoutNeed {
   /** `SET` or `SET LOCAL`. */
-  protected abstract readonly verb: string;
+  protected abstract readonly verb: 'SET' | 'SET LOCAL';
   /** The statement's remaining budget (ms), undefined when it has none or it is not wanted. */
   protected abstract budget(job: Job): number | undefined;
   protected abstract inForce(lane: Lane, job: Job): number | undefined;
@@ -151,9 +161,7 @@ export abstract class TimeoutPlanner implements TimeoutNeed {
       return undefined;
     }
     job.pending = p;
-    return p === RESTORE
-      ? `${this.verb} statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`
-      : `${this.verb} statement_timeout = ${p}`;
+    return statementTimeoutSql(this.verb, p, lane.sessionTimeoutText);
   }
 
   stepDone(lane: Lane, job: Job, err: unknown, res: QueryResult | undefined): void {

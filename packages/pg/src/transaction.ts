@@ -14,7 +14,7 @@ import { afterFunc, remaining, startOperation, withTimeout, withoutCancel, type 
 import type { Job, Lane, Scope } from './lane.js';
 import type { ResolvedOptions } from './options.js';
 import { sql, toConfig, type Queryable } from './query-config.js';
-import { KEEP, RESTORE, TimeoutPlanner, planTimeout, quoteLiteral, readSessionTimeout } from './statement-timeout.js';
+import { KEEP, RESTORE, TimeoutPlanner, planTimeout, readSessionTimeout, statementTimeoutSql } from './statement-timeout.js';
 import { CommitOutcomeUnknownError, TransactionRolledBackError, isConnectionFailure, isServerError, txStatus } from './errors.js';
 
 /** SQL isolation levels, as written after `ISOLATION LEVEL`. */
@@ -303,12 +303,9 @@ export async function runTransaction<T>(
     // In the BEGIN message itself: no round trip. Kept when the session's value already fits.
     if (deadline && lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, undefined);
     const p = planTimeout(lane.inForceMs, lane.sessionTimeoutMs, deadline ? remaining(ctx) : undefined, o);
-    if (p === RESTORE) {
-      begin += `; SET LOCAL statement_timeout = ${quoteLiteral(lane.sessionTimeoutText!)}`;
-      state.inForceMs = undefined;
-    } else if (p !== KEEP) {
-      begin += `; SET LOCAL statement_timeout = ${p}`;
-      state.inForceMs = p;
+    if (p !== KEEP) {
+      begin += `; ${statementTimeoutSql('SET LOCAL', p, lane.sessionTimeoutText)}`;
+      state.inForceMs = p === RESTORE ? undefined : p;
     }
   }
   const tx = new TxScope(state, ctx, undefined);
