@@ -116,8 +116,17 @@ export class Lane {
   private readonly queue: Job[] = [];
   /** How many wrapper calls or checkouts hold the client now (see `enter`). */
   private holders = 0;
-  /** The `query` we put on the client while nobody holds it with a value of ours in force. */
-  private guard: { readonly fn: unknown; readonly original: unknown } | undefined = undefined;
+  /** Whether `guardFn` is on the client as its `query` (put there by `leave`). */
+  private guarded = false;
+  /**
+   * The `query` `leave` puts on the client while nobody holds it with a value of ours in force,
+   * and what it was made for: the client's `query` it calls, the session's value it restores.
+   * The next `leave` puts the same function back while both are unchanged (the usual case), so
+   * a wrapped statement does not allocate a guard each time.
+   */
+  private guardFn: ((...args: unknown[]) => unknown) | undefined = undefined;
+  private guardOriginal: unknown = undefined;
+  private guardText: string | undefined = undefined;
 
   constructor(readonly client: ClientBase, public cleanupTimeoutMs: number) {}
 
@@ -155,11 +164,10 @@ export class Lane {
   }
 
   private unguard(): void {
-    const g = this.guard;
-    if (g === undefined) return;
-    this.guard = undefined;
+    if (!this.guarded) return;
+    this.guarded = false;
     const c = this.client as unknown as { query: unknown };
-    if (c.query === g.fn) c.query = g.original;
+    if (c.query === this.guardFn) c.query = this.guardOriginal;
   }
 
   /**
@@ -171,12 +179,29 @@ export class Lane {
    * guard instead (`enter`) and decides for itself whether the value in force fits it.
    */
   leave(): void {
-    if (--this.holders > 0 || this.guard !== undefined || this.broken !== undefined) return;
-    if (this.inForceMs === undefined || this.sessionTimeoutText === undefined) return;
+    if (--this.holders > 0 || this.guarded || this.broken !== undefined) return;
+    const text = this.sessionTimeoutText;
+    if (this.inForceMs === undefined || text === undefined) return;
     const c = this.client as unknown as { query: (...args: unknown[]) => unknown };
     const original = c.query;
-    const restore = statementTimeoutSql('SET', RESTORE, this.sessionTimeoutText);
-    const fn = (...args: unknown[]): unknown => {
+    let fn = this.guardFn;
+    if (fn === undefined || this.guardOriginal !== original || this.guardText !== text) {
+      fn = this.guardFn = this.makeGuard(original, text);
+      this.guardOriginal = original;
+      this.guardText = text;
+    }
+    this.guarded = true;
+    c.query = fn;
+  }
+
+  /**
+   * The guarding `query` of `leave`: removes itself, queues the `SET` back to the session's own
+   * value (`text`, as shown) on `original`, then the caller's statement.
+   */
+  private makeGuard(original: (...args: unknown[]) => unknown, text: string): (...args: unknown[]) => unknown {
+    const c = this.client;
+    const restore = statementTimeoutSql('SET', RESTORE, text);
+    return (...args: unknown[]): unknown => {
       this.unguard();
       try {
         original.call(c, restore, (err: unknown) => {
@@ -188,8 +213,6 @@ export class Lane {
       }
       return original.apply(c, args);
     };
-    this.guard = { fn, original };
-    c.query = fn;
   }
 
   /**
