@@ -6,7 +6,7 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../util/create-rule.js';
 import { analysisOf } from '../util/analysis.js';
-import { contains, isReference, outerParent, walk } from '../util/ast.js';
+import { anyNode, contains, isReference, outerParent, PRUNE } from '../util/ast.js';
 
 type MessageIds = 'root' | 'controller' | 'useContext' | 'useWithoutCancel';
 
@@ -68,21 +68,12 @@ export default createRule<[], MessageIds>({
       const v = a.variableOf(id);
       if (!v) return true;
       const refs = v.references.filter((r) => !r.init).map((r) => r.identifier);
-      let found = false;
-      walk(fn, (n) => {
-        if (found) return false;
-        if (n.type !== AST_NODE_TYPES.CallExpression) return undefined;
-        if (!refs.some((r) => contains(n, r))) return false;
-        let mentionsContext = false;
-        walk(n, (m) => {
-          if (mentionsContext) return false;
-          if (m.type === AST_NODE_TYPES.Identifier && isReference(m) && a.syntacticCarrier(m)) mentionsContext = true;
-          return undefined;
-        }, true);
-        if (mentionsContext) found = true;
-        return undefined;
+      return anyNode(fn, (n) => {
+        if (n.type !== AST_NODE_TYPES.CallExpression) return false;
+        if (!refs.some((r) => contains(n, r))) return PRUNE;
+        // The call mentions the controller: linked when it mentions the context too.
+        return anyNode(n, (m) => m.type === AST_NODE_TYPES.Identifier && isReference(m) && a.syntacticCarrier(m) !== undefined, true);
       }, true);
-      return found;
     }
   },
 });

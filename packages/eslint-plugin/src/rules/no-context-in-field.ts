@@ -7,7 +7,7 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../util/create-rule.js';
 import { analysisOf } from '../util/analysis.js';
-import { propertyName, unwrap, walk } from '../util/ast.js';
+import { anyNode, findAncestor, isClass, propertyName, unwrap } from '../util/ast.js';
 import { isCancelScopeType, isContextType } from '../util/types.js';
 
 type MessageIds = 'field' | 'module';
@@ -74,45 +74,25 @@ export default createRule<Options, MessageIds>({
     function exempt(cls: TSESTree.ClassDeclaration | TSESTree.ClassExpression): boolean {
       if (allowed(cls.id?.name)) return true;
       if (fileImplementsContext()) return true;
-      if (a.checker) {
-        const t = a.typeOf(cls);
-        const inst = t?.getConstructSignatures()[0]?.getReturnType();
-        if (inst && (isContextType(inst, a.checker) || isCancelScopeType(inst, a.checker))) return true;
-      }
-      if (cls.implements.some((i) => i.expression.type === AST_NODE_TYPES.Identifier && i.expression.name === 'CancelScope')) return true;
-      if (cls.implements.some((i) => i.expression.type === AST_NODE_TYPES.Identifier && i.expression.name === 'Context')) return true;
-      let owns = false;
-      walk(cls.body, (n) => {
-        if (owns) return false;
-        if (a.isScopeMaker(n)) owns = true;
-        else if (n.type === AST_NODE_TYPES.NewExpression && n.callee.type === AST_NODE_TYPES.Identifier && n.callee.name === 'AbortController') owns = true;
-        else if (n.type === AST_NODE_TYPES.PropertyDefinition && a.checker) {
-          const t = a.typeOf(n.key);
-          if (t && isCancelScopeType(t, a.checker)) owns = true;
-        }
-        return undefined;
+      if (a.isContextClass(cls)) return true;
+      // Owns the lifetime: makes a scope or an AbortController, or keeps a CancelScope.
+      return anyNode(cls.body, (n) => {
+        if (a.isScopeMaker(n)) return true;
+        if (n.type === AST_NODE_TYPES.NewExpression && n.callee.type === AST_NODE_TYPES.Identifier && n.callee.name === 'AbortController') return true;
+        if (n.type !== AST_NODE_TYPES.PropertyDefinition || !a.checker) return false;
+        const t = a.typeOf(n.key);
+        return t !== undefined && isCancelScopeType(t, a.checker);
       }, true);
-      return owns;
     }
 
     function classOf(node: TSESTree.Node): TSESTree.ClassDeclaration | TSESTree.ClassExpression | undefined {
-      for (let p = node.parent; p; p = p.parent) {
-        if (p.type === AST_NODE_TYPES.ClassDeclaration || p.type === AST_NODE_TYPES.ClassExpression) return p;
-      }
-      return undefined;
+      return findAncestor(node, isClass);
     }
 
     /** Files that implement contexts themselves (a class implementing Context) are exempt from the module check. */
     let implementsContext: boolean | undefined;
     function fileImplementsContext(): boolean {
-      if (implementsContext === undefined) {
-        implementsContext = false;
-        walk(context.sourceCode.ast, (n) => {
-          if (implementsContext) return false;
-          if ((n.type === AST_NODE_TYPES.ClassDeclaration || n.type === AST_NODE_TYPES.ClassExpression) && exemptAsContext(n)) implementsContext = true;
-          return undefined;
-        });
-      }
+      implementsContext ??= anyNode(context.sourceCode.ast, (n) => isClass(n) && exemptAsContext(n));
       return implementsContext;
     }
     function exemptAsContext(cls: TSESTree.ClassDeclaration | TSESTree.ClassExpression): boolean {

@@ -6,7 +6,7 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../util/create-rule.js';
 import { analysisOf } from '../util/analysis.js';
-import { enclosingFunction, isMember, unwrap, walk } from '../util/ast.js';
+import { anyNode, enclosingFunction, findAncestor, isFunction, isMember, PRUNE, unwrap } from '../util/ast.js';
 import { isThenable } from '../util/types.js';
 
 type MessageIds = 'floating' | 'floatingEach' | 'addAwait';
@@ -49,17 +49,12 @@ export default createRule<[], MessageIds>({
     }
 
     function detached(e: TSESTree.Node): boolean {
-      let found = false;
-      walk(e, (n) => {
-        if (found) return false;
-        if (a.coreCall(n) === 'withoutCancel') found = true;
-        else if (n.type === AST_NODE_TYPES.Identifier) {
-          const def = a.variableOf(n)?.defs[0];
-          if (def?.node.type === AST_NODE_TYPES.VariableDeclarator && def.node.init && a.coreCall(def.node.init) === 'withoutCancel') found = true;
-        }
-        return undefined;
+      return anyNode(e, (n) => {
+        if (a.coreCall(n) === 'withoutCancel') return true;
+        if (n.type !== AST_NODE_TYPES.Identifier) return false;
+        const def = a.variableOf(n)?.defs[0];
+        return def?.node.type === AST_NODE_TYPES.VariableDeclarator && !!def.node.init && a.coreCall(def.node.init) === 'withoutCancel';
       }, true);
-      return found;
     }
 
     function isPromise(e: TSESTree.Node): boolean {
@@ -76,25 +71,19 @@ export default createRule<[], MessageIds>({
 
     /** True when the call chain passes a live (not detached) context carrier to the work. */
     function passesContext(e: TSESTree.Node): boolean {
-      let found = false;
-      walk(e, (n) => {
-        if (found) return false;
-        if (n.type === AST_NODE_TYPES.Identifier || n.type === AST_NODE_TYPES.MemberExpression) {
-          if (a.syntacticCarrier(n) && !a.isDetached(n)) found = true;
-          return n.type === AST_NODE_TYPES.MemberExpression ? undefined : false;
-        }
-        return undefined;
+      return anyNode(e, (n) => {
+        if (n.type !== AST_NODE_TYPES.Identifier && n.type !== AST_NODE_TYPES.MemberExpression) return false;
+        if (a.syntacticCarrier(n) !== undefined && !a.isDetached(n)) return true;
+        return n.type === AST_NODE_TYPES.MemberExpression ? false : PRUNE;
       });
-      return found;
     }
 
     /** Inside a `new Promise(executor)`: the enclosing promise is what tracks the work. */
     function inExecutor(node: TSESTree.Node): boolean {
-      for (let fn = enclosingFunction(node); fn; fn = enclosingFunction(fn)) {
+      return findAncestor(node, (fn) => {
         const p = fn.parent;
-        if (p?.type === AST_NODE_TYPES.NewExpression && p.arguments[0] === fn && p.callee.type === AST_NODE_TYPES.Identifier && p.callee.name === 'Promise') return true;
-      }
-      return false;
+        return isFunction(fn) && p?.type === AST_NODE_TYPES.NewExpression && p.arguments[0] === fn && p.callee.type === AST_NODE_TYPES.Identifier && p.callee.name === 'Promise';
+      }) !== undefined;
     }
 
     /** The statement's function is a non-async function passed straight to a call (an event handler). */

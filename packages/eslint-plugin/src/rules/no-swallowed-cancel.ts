@@ -6,7 +6,7 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../util/create-rule.js';
 import { analysisOf } from '../util/analysis.js';
-import { isFunction, isMember, isReference, propertyName, unwrap, walk } from '../util/ast.js';
+import { anyNode, isFunction, isMember, isReference, propertyName, PRUNE, unwrap } from '../util/ast.js';
 
 type MessageIds = 'swallowed';
 
@@ -38,79 +38,46 @@ export default createRule<[], MessageIds>({
 
     /** True when `root` calls something with the context (or checks it), so it can throw a context error. */
     function contextAware(root: TSESTree.Node): boolean {
-      let found = false;
-      walk(root, (n) => {
-        if (found) return false;
-        if (a.coreCall(n) === 'withoutCancel') return false; // detached: not the caller's cancellation
-        if (n.type === AST_NODE_TYPES.CallExpression || n.type === AST_NODE_TYPES.NewExpression) {
-          if (n.callee.type === AST_NODE_TYPES.MemberExpression) {
-            const name = propertyName(n.callee);
-            if ((name === 'throwIfDone' || name === 'throwIfAborted') && a.carriesContext(n.callee.object)) return (found = true), false;
-          }
-          for (const arg of n.arguments) {
-            const x = unwrap(arg);
-            if (x.type === AST_NODE_TYPES.ObjectExpression) {
-              for (const p of x.properties) {
-                if (p.type === AST_NODE_TYPES.Property && (propertyName(p) === 'signal' || propertyName(p) === 'ctx') && a.carriesContext(p.value) && !a.isDetached(p.value)) return (found = true), false;
-              }
-            } else if (x.type !== AST_NODE_TYPES.SpreadElement && !isFunction(x) && a.carriesContext(x) && !a.isDetached(x)) return (found = true), false;
-          }
+      return anyNode(root, (n) => {
+        if (a.coreCall(n) === 'withoutCancel') return PRUNE; // detached: not the caller's cancellation
+        if (n.type !== AST_NODE_TYPES.CallExpression && n.type !== AST_NODE_TYPES.NewExpression) return false;
+        if (n.callee.type === AST_NODE_TYPES.MemberExpression) {
+          const name = propertyName(n.callee);
+          if ((name === 'throwIfDone' || name === 'throwIfAborted') && a.carriesContext(n.callee.object)) return true;
         }
-        return undefined;
+        for (const arg of n.arguments) {
+          const x = unwrap(arg);
+          if (x.type === AST_NODE_TYPES.ObjectExpression) {
+            for (const p of x.properties) {
+              if (p.type === AST_NODE_TYPES.Property && (propertyName(p) === 'signal' || propertyName(p) === 'ctx') && a.carriesContext(p.value) && !a.isDetached(p.value)) return true;
+            }
+          } else if (x.type !== AST_NODE_TYPES.SpreadElement && !isFunction(x) && a.carriesContext(x) && !a.isDetached(x)) return true;
+        }
+        return false;
       }, true);
-      return found;
     }
 
     /** True when a handler body rethrows/hands on the error, or checks for a context error. */
     function handles(body: TSESTree.Node, param: TSESTree.Node | null | undefined): boolean {
       const paramName = param?.type === AST_NODE_TYPES.Identifier ? param.name : undefined;
-      const mentionsParam = (n: TSESTree.Node): boolean => {
-        if (!paramName) return false;
-        let hit = false;
-        walk(n, (m) => {
-          if (hit) return false;
-          if (m.type === AST_NODE_TYPES.Identifier && m.name === paramName && isReference(m)) hit = true;
-          return undefined;
-        }, true);
-        return hit;
-      };
+      const mentionsParam = (n: TSESTree.Node): boolean =>
+        paramName !== undefined && anyNode(n, (m) => m.type === AST_NODE_TYPES.Identifier && m.name === paramName && isReference(m), true);
       if (body.type !== AST_NODE_TYPES.BlockStatement) {
         // concise arrow: `(e) => fallback` carries on unless it is a check or rethrow call
         return exprHandles(body, mentionsParam);
       }
-      let ok = false;
-      walk(body, (n) => {
-        if (ok) return false;
-        if (n.type === AST_NODE_TYPES.ThrowStatement) {
-          if (!paramName || mentionsParam(n.argument)) ok = true;
-          return false;
-        }
-        if (isPromiseReject(n) && mentionsParam(n)) {
-          ok = true;
-          return false;
-        }
+      return anyNode(body, (n) => {
+        // A throw hands on the error when it throws the caught one (or the catch binds none).
+        if (n.type === AST_NODE_TYPES.ThrowStatement) return !paramName || mentionsParam(n.argument) ? true : PRUNE;
+        if (isPromiseReject(n) && mentionsParam(n)) return true;
         // Stored for later (`lastError = e`, `this.failure = e`): handed on.
-        if (n.type === AST_NODE_TYPES.AssignmentExpression && mentionsParam(n.right)) {
-          ok = true;
-          return false;
-        }
-        if (isCheck(n) || (n.type === AST_NODE_TYPES.CallExpression && handsOn(n, mentionsParam))) {
-          ok = true;
-          return false;
-        }
-        return undefined;
+        if (n.type === AST_NODE_TYPES.AssignmentExpression && mentionsParam(n.right)) return true;
+        return isCheck(n) || (n.type === AST_NODE_TYPES.CallExpression && handsOn(n, mentionsParam));
       });
-      return ok;
     }
 
     function exprHandles(e: TSESTree.Node, mentionsParam: (n: TSESTree.Node) => boolean): boolean {
-      let ok = false;
-      walk(e, (n) => {
-        if (ok) return false;
-        if (isCheck(n) || (n.type === AST_NODE_TYPES.CallExpression && (handsOn(n, mentionsParam) || (isPromiseReject(n) && mentionsParam(n))))) ok = true;
-        return undefined;
-      });
-      return ok;
+      return anyNode(e, (n) => isCheck(n) || (n.type === AST_NODE_TYPES.CallExpression && (handsOn(n, mentionsParam) || (isPromiseReject(n) && mentionsParam(n)))));
     }
 
     function isPromiseReject(n: TSESTree.Node): boolean {
@@ -167,14 +134,7 @@ export default createRule<[], MessageIds>({
       const parent = tryStmt.parent;
       if (parent?.type !== AST_NODE_TYPES.BlockStatement) return false;
       const next = parent.body[parent.body.indexOf(tryStmt) + 1];
-      if (!next) return false;
-      let ok = false;
-      walk(next, (n) => {
-        if (ok) return false;
-        if (isCheck(n)) ok = true;
-        return undefined;
-      });
-      return ok;
+      return next !== undefined && anyNode(next, isCheck);
     }
 
     return {

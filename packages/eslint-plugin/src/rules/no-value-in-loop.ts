@@ -6,7 +6,7 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../util/create-rule.js';
 import { analysisOf, CONTEXT_DERIVERS } from '../util/analysis.js';
-import { contains, isFunction, isReference, unwrap, walk } from '../util/ast.js';
+import { anyNode, contains, findAncestor, isFunction, isReference, unwrap } from '../util/ast.js';
 
 type MessageIds = 'growing';
 const MAKERS = CONTEXT_DERIVERS;
@@ -44,9 +44,9 @@ export default createRule<[], MessageIds>({
       return name && MAKERS.has(name) ? x : undefined;
     }
 
+    /** The nearest loop around `node` within its function. */
     function enclosingLoop(node: TSESTree.Node): TSESTree.Node | undefined {
-      for (let p = node.parent; p && !isFunction(p); p = p.parent) if (LOOPS.has(p.type)) return p;
-      return undefined;
+      return findAncestor(node, (p) => LOOPS.has(p.type), isFunction);
     }
 
     return {
@@ -56,11 +56,7 @@ export default createRule<[], MessageIds>({
         const first = call?.arguments[0];
         if (!call || !first) return;
         const name = node.left.name;
-        let selfRef = false;
-        walk(first, (n) => {
-          if (n.type === AST_NODE_TYPES.Identifier && n.name === name && isReference(n)) selfRef = true;
-          return !selfRef;
-        });
+        const selfRef = anyNode(first, (n) => n.type === AST_NODE_TYPES.Identifier && n.name === name && isReference(n));
         if (!selfRef) return;
         const loop = enclosingLoop(node);
         if (!loop) return;

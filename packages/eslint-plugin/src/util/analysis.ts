@@ -7,7 +7,7 @@
  */
 import { AST_NODE_TYPES, ASTUtils, ESLintUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import type ts from 'typescript';
-import { type FunctionNode, enclosingFunction, isFunction, isReference, propertyName, unwrap } from './ast.js';
+import { type FunctionNode, enclosingFunction, isClass, isFunction, isReference, propertyName, unwrap } from './ast.js';
 import { type CarrierKind, carrierKind, isCancelScopeType, isContextType } from './types.js';
 
 type Variable = TSESLint.Scope.Variable;
@@ -204,13 +204,20 @@ export class FileAnalysis {
     return false;
   }
 
-  private implCache = new WeakMap<TSESTree.Node, boolean>();
   /** True when `fn` is a method of a class that implements Context or CancelScope itself. */
   private inContextImplementation(fn: FunctionNode): boolean {
     const m = fn.parent;
     if (!m || (m.type !== AST_NODE_TYPES.MethodDefinition && m.type !== AST_NODE_TYPES.PropertyDefinition)) return false;
     const cls = m.parent?.parent;
-    if (!cls || (cls.type !== AST_NODE_TYPES.ClassDeclaration && cls.type !== AST_NODE_TYPES.ClassExpression)) return false;
+    return cls !== undefined && isClass(cls) && this.isContextClass(cls);
+  }
+
+  private implCache = new WeakMap<TSESTree.Node, boolean>();
+  /**
+   * True when class `cls` implements Context or CancelScope itself: its `implements` clause names
+   * either, or (with type information) its instances are of either type. Cached per class.
+   */
+  isContextClass(cls: TSESTree.ClassDeclaration | TSESTree.ClassExpression): boolean {
     let v = this.implCache.get(cls);
     if (v === undefined) {
       v = cls.implements.some((i) => i.expression.type === AST_NODE_TYPES.Identifier && (i.expression.name === 'Context' || i.expression.name === 'CancelScope'));

@@ -16,9 +16,25 @@ export function isFunction(node: TSESTree.Node): node is FunctionNode {
   );
 }
 
+/** True for class declarations and class expressions. */
+export function isClass(node: TSESTree.Node): node is TSESTree.ClassDeclaration | TSESTree.ClassExpression {
+  return node.type === AST_NODE_TYPES.ClassDeclaration || node.type === AST_NODE_TYPES.ClassExpression;
+}
+
 /** The nearest function enclosing `node` (not `node` itself), or `undefined` at module level. */
 export function enclosingFunction(node: TSESTree.Node): FunctionNode | undefined {
-  for (let p = node.parent; p; p = p.parent) if (isFunction(p)) return p;
+  return findAncestor(node, isFunction);
+}
+
+/**
+ * The nearest ancestor of `node` (not `node` itself) for which `test` holds, climbing through
+ * parents; `undefined` when there is none, or when the climb first reaches an ancestor for which
+ * `stop` holds (e.g. `isFunction`, to stay inside the current function; that one is not tested).
+ */
+export function findAncestor<T extends TSESTree.Node>(node: TSESTree.Node, test: (n: TSESTree.Node) => n is T, stop?: (n: TSESTree.Node) => boolean): T | undefined;
+export function findAncestor(node: TSESTree.Node, test: (n: TSESTree.Node) => boolean, stop?: (n: TSESTree.Node) => boolean): TSESTree.Node | undefined;
+export function findAncestor(node: TSESTree.Node, test: (n: TSESTree.Node) => boolean, stop?: (n: TSESTree.Node) => boolean): TSESTree.Node | undefined {
+  for (let p = node.parent; p && !stop?.(p); p = p.parent) if (test(p)) return p;
   return undefined;
 }
 
@@ -100,6 +116,29 @@ export function walk(
       }
     }
   }
+}
+
+/** What an `anyNode` test returns for a node that does not match and whose inside is not to be searched either. */
+export const PRUNE = 'prune';
+
+/**
+ * True when `test` holds for `root` or for a node inside it; stops at the first match. `test`
+ * returns true (found), false (not this node: search inside it), or `PRUNE` (not this node nor
+ * anything inside it). Nested functions are searched only with `intoFunctions` (as in `walk`).
+ */
+export function anyNode(
+  root: TSESTree.Node,
+  test: (node: TSESTree.Node) => boolean | typeof PRUNE,
+  intoFunctions = false,
+): boolean {
+  let found = false;
+  walk(root, (node) => {
+    if (found) return false;
+    const r = test(node);
+    if (r === true) found = true;
+    return r === false;
+  }, intoFunctions);
+  return found;
 }
 
 /** False for identifiers that name a property (`a.b`'s `b`, `{ b: 1 }`'s key) rather than a variable. */
