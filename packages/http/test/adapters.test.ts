@@ -1,7 +1,7 @@
 // The same four behaviours, checked on every framework adapter against real servers on loopback:
 // client leaves mid-processing (and the downstream call is aborted on the far side), a large
 // POST read completely is not cancelled, leaving during the upload cancels, keep-alive is clean.
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import { leakCheckAfterAll } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -18,11 +18,12 @@ import * as ex from '@ctxkit/http/express';
 import fastifyPlugin, * as fa from '@ctxkit/http/fastify';
 import * as ko from '@ctxkit/http/koa';
 import * as ho from '@ctxkit/http/hono';
-import { deferred, rawRequest, serve, tally, type Served } from './helpers.js';
+import { closeAll, deferred, rawRequest, serve, tally, type Served } from './helpers.js';
 
 const t = tally();
 after(() => t.stop());
 leakCheckAfterAll(after);
+afterEach(closeAll); // a failing test leaves no server open to hang the file
 
 /** What each framework's routes do, framework-neutrally. */
 interface Routes {

@@ -1,14 +1,15 @@
 // Cancel a two-hop call chain at every cancellation point and check, each time, that it rejects
 // with the context error and that BOTH servers downstream ended their request contexts.
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { exploreCancellation, leakCheckAfterAll } from '@ctxkit/testing';
 import { sleep, type Context } from '@ctxkit/core';
 import { contextHandler, ctxFetch } from '@ctxkit/http';
-import { serve } from './helpers.js';
+import { closeAll, serve } from './helpers.js';
 
 leakCheckAfterAll(after);
+afterEach(closeAll); // a failing test leaves no server open to hang the file
 
 /** Counts request contexts still live on a server; `idle()` resolves when none is. */
 function inflight() {

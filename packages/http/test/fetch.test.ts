@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -8,11 +8,12 @@ import {
   withTraceContext,
 } from '@ctxkit/http';
 import { cause, subscribe } from '@ctxkit/core';
-import { deferred, serve, tally } from './helpers.js';
+import { closeAll, deferred, serve, tally } from './helpers.js';
 
 const t = tally();
 after(() => t.stop());
 leakCheckAfterAll(after);
+afterEach(closeAll); // a failing test leaves no server open to hang the file
 
 /** A server that sends `first` and then holds the response open; reports when its client leaves. */
 async function hangingServer() {

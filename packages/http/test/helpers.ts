@@ -13,20 +13,40 @@ export interface Served {
   close(): Promise<void>;
 }
 
-/** Starts `server` on an ephemeral loopback port. */
+/** Servers started by `serve` and not closed yet; `closeAll` closes them. */
+const openServers = new Set<Served>();
+/** Sockets opened by `rawRequest` and not closed yet; `closeAll` destroys them. */
+const openSockets = new Set<net.Socket>();
+
+/** Starts `server` on an ephemeral loopback port. `closeAll` closes it if the test does not. */
 export async function serve(server: http.Server): Promise<Served> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  return {
+  const served: Served = {
     server,
     port,
     url: `http://127.0.0.1:${port}`,
     async close() {
+      if (!openServers.delete(served)) return;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  openServers.add(served);
+  return served;
+}
+
+/**
+ * Destroys the `rawRequest` sockets and closes the `serve` servers still open. Every file that
+ * uses them installs it as an `afterEach` hook: a test that fails (or times out) before its own
+ * `close()` would otherwise leave listening servers that keep the file's process alive until the
+ * runner's file timeout, turning a quick failure into a hang that hides the file's report.
+ */
+export async function closeAll(): Promise<void> {
+  for (const s of openSockets) s.destroy();
+  openSockets.clear();
+  await Promise.all([...openServers].map((s) => s.close()));
 }
 
 /** A promise with its resolver exposed: the server side signals events the test waits for. */
@@ -40,9 +60,11 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void
   return { promise, resolve, reject };
 }
 
-/** Opens a raw TCP connection to `port` and writes `head` (+ optional body part). */
+/** Opens a raw TCP connection to `port` and writes `head` (+ optional body part); `closeAll` destroys it if the test does not. */
 export async function rawRequest(port: number, head: string, body?: Buffer): Promise<net.Socket> {
   const s = net.connect(port, '127.0.0.1');
+  openSockets.add(s);
+  s.once('close', () => openSockets.delete(s));
   await once(s, 'connect');
   s.on('error', () => {});
   s.write(head);

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -9,13 +9,14 @@ import {
   ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError, contextFromRequest, contextHandler,
   ctxFetch, getBaggage, getRequestContext, getTraceContext,
 } from '@ctxkit/http';
-import { deferred, rawRequest, readHead, serve, tally } from './helpers.js';
+import { closeAll, deferred, rawRequest, readHead, serve, tally } from './helpers.js';
 
 const t = tally();
 after(() => {
   t.stop();
 });
 leakCheckAfterAll(after);
+afterEach(closeAll); // a failing test leaves no server open to hang the file
 
 test('client disconnects mid-processing: ctx ends with ClientDisconnectedError, downstream fetch aborted on the far side', async () => {
   // C: the third server; records that its own request context ended because B went away.

@@ -1,14 +1,15 @@
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { DeadlineExceededError, cause, race, type Context } from '@ctxkit/core';
 import { ClientDisconnectedError, contextFromRequest, formatEvent, sendEvents } from '@ctxkit/http';
-import { deferred, serve, tally } from './helpers.js';
+import { closeAll, deferred, serve, tally } from './helpers.js';
 
 const t = tally();
 after(() => t.stop());
 leakCheckAfterAll(after);
+afterEach(closeAll); // a failing test leaves no server open to hang the file
 
 /** Reads an SSE response as text, resolving `waitFor(s)` once `s` has been received. */
 function reader(res: http.IncomingMessage) {
