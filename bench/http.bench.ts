@@ -166,6 +166,14 @@ async function runServer(name: string): Promise<void> {
   const port = await listen(server);
   // Control port: /cpu is the process's CPU time so far (µs), read before and after each run.
   const control = await listen(http.createServer((req, res) => {
+    if (req.url === '/gc') {
+      // A full collection while idle (the server runs with --expose-gc): see the settle cycles in main.
+      setImmediate(() => {
+        (globalThis as unknown as { gc(): void }).gc();
+        res.end('ok');
+      });
+      return;
+    }
     if (req.url === '/stats') {
       res.end(JSON.stringify({ bind: Array.from(samples.bind.subarray(0, samples.nb)), close: Array.from(samples.close.subarray(0, samples.nc)) }));
       return;
@@ -303,7 +311,7 @@ function canPin(): boolean {
 
 /** Starts one server process, pinned to core 1 when `pin`. */
 async function startServer(name: string, pin: boolean): Promise<Child> {
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url)];
+  const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)];
   const env = { ...process.env, CTXKIT_HTTP_BENCH_ROLE: 'server', CTXKIT_HTTP_BENCH_SERVER: name };
   const proc = pin
     ? spawn('taskset', ['-c', '1', process.execPath, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] })
@@ -342,6 +350,7 @@ async function main(): Promise<void> {
   const ROUNDS = Number(process.env.CTXKIT_HTTP_BENCH_ROUNDS ?? 6);
   const CONNECTIONS = 32;
   const verbose = process.env.CTXKIT_HTTP_BENCH_VERBOSE !== undefined;
+  const SETTLE_CYCLES = Number(process.env.CTXKIT_HTTP_BENCH_SETTLE ?? 4);
   const pin = canPin();
   // The load generator (this process, all its threads) on core 0; the servers on core 1.
   if (pin) spawnSync('taskset', ['-a', '-pc', '0', String(process.pid)]);
@@ -410,6 +419,15 @@ async function main(): Promise<void> {
       servers.set(v, await Promise.all([startServer(`${g.fw}/without`, pin), startServer(`${g.fw}/${v}`, pin)]));
     }));
     for (const [v] of g.variants) await pairOnce(...servers.get(v)!, 2); // warm-up (JIT)
+    // Every server is then taken to the state of a long-running Node 20 process: after a few full
+    // collections while idle, node:http's per-request process.nextTick objects leave V8's fast
+    // path for good (~4 µs more per request, bare servers alike). Without this, whether and when
+    // a process got there depended on when its own idle collections happened — the
+    // 'bimodal' runs of earlier benches.
+    for (let cycle = 0; cycle < SETTLE_CYCLES; cycle++) {
+      await Promise.all([...servers.values()].flat().map((c) => fetch(`http://127.0.0.1:${c.control}/gc`).then((r) => r.text())));
+      for (const [v] of g.variants) await pairOnce(...servers.get(v)!, 0.5);
+    }
     const got = new Map<string, Pair[]>(g.variants.map(([v]) => [v, []]));
     for (let round = 0; round < ROUNDS; round++) {
       // Forward, then reversed: drift hits every variant alike over two rounds.
@@ -455,7 +473,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. Between the warm-up and the rounds every server goes through ${SETTLE_CYCLES} cycles of a full garbage collection while idle (\`gc()\`; the servers run with \`--expose-gc\`) followed by 0.5 s of load: after a few collections while idle, a Node server (20, 22 and 24 alike, no ctxkit needed) runs every \`process.nextTick\` — several per node:http request — through V8's slow runtime path for good (~4 µs more per request here); left to chance, some server processes of a run got there and others did not, which made earlier runs bimodal. Every pair now compares two servers in that long-running state. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
   out.push('');
   out.push(table(['Server', 'ctxkit', 'server CPU per request', 'req/s vs bare (median)', 'range over rounds', 'CPU per request, bare / this', 'with / ALS in use', 'with / ALS bound per request', 'target'], rows));
   out.push('');
