@@ -1,10 +1,10 @@
 // The README's node:http example, on ephemeral ports, checked end to end: the answer arrives,
 // and a client leaving mid-call stops the downstream service too.
 //
-// Time runs on a manual clock, so prices' 200 ms sleep ends only when the test advances it: the
+// Time runs on a manual clock, so prices' 3 s sleep ends only when the test advances it: the
 // first call is answered when the test moves time on, and during the second time stands still,
 // so the client's leaving is the only thing that can end prices' work, however slow the machine.
-// (On the real clock, a stall of 200 ms anywhere between prices starting and the disconnect
+// (On the real clock, with the 200 ms sleep the example had before, a stall of 200 ms anywhere between prices starting and the disconnect
 // reaching it let prices answer first, and the test failed.)
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,18 +45,18 @@ test('README example: answer, and a client leaving mid-call stops both services'
 
     // The README's two handlers, as written there (the port of prices aside).
     const prices = await serve(http.createServer(contextHandler(reporting(async (ctx, _req, res) => {
-      await sleep(ctx, 200); // rejects with ctx.err the moment the caller leaves
+      await sleep(ctx, 3000); // rejects with ctx.err the moment the caller leaves
       res.end(JSON.stringify({ price: 42 }));
     }, pricesCalls))));
     const front = await serve(http.createServer(contextHandler(reporting(async (ctx, _req, res) => {
       const r = await ctxFetch(ctx, `${prices.url}/price`);
       res.end(await r.text());
-    }, frontCalls), { timeoutMs: 2000 })));
+    }, frontCalls), { timeoutMs: 5000 })));
 
-    // The answer arrives once prices' 200 ms have passed.
+    // The answer arrives once prices' 3 s have passed.
     const answer = fetch(front.url).then((r) => r.text());
     await pricesCalls[0]!.promise;
-    await clock.advance(200);
+    await clock.advance(3000);
     assert.equal(await answer, '{"price":42}');
 
     // A client leaves while prices is still working on its call (time stands still meanwhile).
