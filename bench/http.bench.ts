@@ -4,12 +4,14 @@
 //    pinned to one core (taskset), the load generator to the other; within a framework, each
 //    round runs every variant once (order forward, then reversed), and each ratio compares runs of
 //    the same round. The 'without' server runs twice (two processes): that A/A pair shows how far
-//    apart two identical servers measure, i.e. which differences are real.
+//    apart two identical servers measure, i.e. which differences are real. Before the rounds every
+//    server is settled (full collections while idle) into the state of a long-running process.
 // 2. Binding cost timed inside an instrumented node:http server under load.
 // 3. Disconnect latency: time from the client closing its socket (and from the server seeing the
 //    socket close) until the request context has ended, on loopback.
 // While iterating (never for docs/BENCHMARKS.md): CTXKIT_HTTP_BENCH_ONLY=<framework> runs one
 // group ('none' for parts 2 and 3 only), CTXKIT_HTTP_BENCH_ROUNDS / _SECONDS change the rounds,
+// CTXKIT_HTTP_BENCH_SETTLE the settle cycles (0: none, each server left to its own collections),
 // CTXKIT_HTTP_BENCH_VERBOSE=1 prints every pair.
 import os from 'node:os';
 import http from 'node:http';
@@ -164,7 +166,8 @@ async function runServer(name: string): Promise<void> {
     server = await makeServer(name);
   }
   const port = await listen(server);
-  // Control port: /cpu is the process's CPU time so far (µs), read before and after each run.
+  // Control port: any path but these two answers the process's CPU time so far (µs), read before
+  // and after each run; /gc collects fully; /stats gives the instrumented server's timings.
   const control = await listen(http.createServer((req, res) => {
     if (req.url === '/gc') {
       // A full collection while idle (the server runs with --expose-gc): see the settle cycles in main.
@@ -419,7 +422,7 @@ async function main(): Promise<void> {
       servers.set(v, await Promise.all([startServer(`${g.fw}/without`, pin), startServer(`${g.fw}/${v}`, pin)]));
     }));
     for (const [v] of g.variants) await pairOnce(...servers.get(v)!, 2); // warm-up (JIT)
-    // Every server is then taken to the state of a long-running Node 20 process: after a few full
+    // Every server is then taken to the state of a long-running Node process: after a few full
     // collections while idle, node:http's per-request process.nextTick objects leave V8's fast
     // path for good (~4 µs more per request, bare servers alike). Without this, whether and when
     // a process got there depended on when its own idle collections happened — the
