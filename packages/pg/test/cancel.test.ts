@@ -272,6 +272,10 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       const first = c.query(blocker.ctx, 'SELECT pg_sleep(30) /* client-block */');
       const queued = withCancel(background());
       const second = c.query(queued.ctx, 'SELECT 6');
+      // The blocker must be running in the server before it is cancelled: a cancel request that
+      // arrives while the backend is still idle is dropped by PostgreSQL (a loaded machine once
+      // got there first, and the lane then closed the connection after cleanupTimeoutMs).
+      await waitActive(admin, `${app}-client`, 'client-block');
       queued.cancel();
       await expectCanceled(second, queued.ctx);
       blocker.cancel();
