@@ -1,27 +1,64 @@
-// npm run bench [-- name…]: runs every bench/*.bench.ts in its own process (so one suite's heap
-// and JIT state never skew another's), collects the Markdown section each prints on stdout, and
-// writes docs/BENCHMARKS.md headed by the Node version and machine. Progress goes to stderr.
+// npm run bench [-- [--node <path>] name…]: runs every bench/*.bench.ts (or those named) in its
+// own process (so one suite's heap and JIT state never skew another's), collects the Markdown
+// section each prints on stdout, and writes docs/BENCHMARKS.md. Progress goes to stderr.
+//
+// --node <path> runs the suites with another Node binary, e.g. the current LTS while the machine
+// has an older one: `npm run bench -- --node "$(npx -y -p node@24 which node)" http`. Each section
+// is kept per suite and Node major version and names the exact version it ran on, so a run on one
+// Node never erases or relabels another's figures.
 import { readdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import os from 'node:os';
 
 const dir = new URL('.', import.meta.url).pathname;
 const out = new URL('../docs/BENCHMARKS.md', import.meta.url).pathname;
-const only = process.argv.slice(2);
-const suites = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort()
-  .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)));
+const { values, positionals: only } = parseArgs({ options: { node: { type: 'string' } }, allowPositionals: true });
+const node = values.node ?? process.execPath;
 
-const sections = new Map<string, string>();
-// Keep earlier sections of suites not run this time, so a partial run does not erase them.
-if (existsSync(out) && only.length > 0) {
-  const text = readFileSync(out, 'utf8');
-  for (const m of text.matchAll(/<!-- suite:(\S+) -->\n([\s\S]*?)<!-- \/suite -->/g)) sections.set(m[1]!, m[2]!);
+const probe = spawnSync(node, ['-p', 'JSON.stringify([process.version, process.versions.v8])'], { encoding: 'utf8' });
+if (probe.status !== 0) {
+  process.stderr.write(`bench: --node ${node} is not a runnable Node binary${probe.error ? ` (${probe.error.message})` : ''}\n`);
+  process.exit(2);
 }
+const [nodeVersion, v8Version] = JSON.parse(probe.stdout) as [string, string];
+const major = Number(/^v(\d+)/.exec(nodeVersion)?.[1]);
+
+const suites = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort();
+const unknown = only.filter((o) => !suites.some((f) => f.startsWith(o)));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: no suite named ${unknown.join(', ')} (have: ${suites.map((f) => f.replace(/\.bench\.ts$/, '')).join(', ')})\n`);
+  process.exit(2);
+}
+const chosen = suites.filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)));
+
+/** Sections by key `suite@major`; each text starts with the line naming its Node version. */
+const sections = new Map<string, { suite: string; major: number; text: string }>();
+if (existsSync(out)) {
+  const text = readFileSync(out, 'utf8');
+  // Files written before sections carried their Node version name it once, in the header.
+  const legacyNode = /^- Node (v\d+\S*) \(V8 ([^)]+)\)/m.exec(text);
+  for (const m of text.matchAll(/<!-- suite:(\S+)(?: node:(\d+))? -->\n([\s\S]*?)<!-- \/suite -->/g)) {
+    const suite = m[1]!;
+    let body = m[3]!;
+    let sectionMajor = Number(m[2]);
+    if (m[2] === undefined) {
+      if (legacyNode === null) continue;
+      sectionMajor = Number(/^v(\d+)/.exec(legacyNode[1]!)?.[1]);
+      const legacyMachine = /^- (\d+ × .*)$/m.exec(text)?.[1];
+      body = body.replace(/^(## .*\n)/, `$1\nNode ${legacyNode[1]} (V8 ${legacyNode[2]})${legacyMachine ? ` on ${legacyMachine}` : ''}.\n`);
+    }
+    sections.set(`${suite}@${sectionMajor}`, { suite, major: sectionMajor, text: body });
+  }
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const machine = `${os.platform()} ${os.arch()}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`;
 let failed = false;
-for (const f of suites) {
+for (const f of chosen) {
   const name = f.replace(/\.bench\.ts$/, '');
-  process.stderr.write(`bench: ${name}…\n`);
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', `${dir}${f}`], {
+  process.stderr.write(`bench: ${name} on Node ${nodeVersion}…\n`);
+  const r = spawnSync(node, ['--expose-gc', '--import', 'tsx', `${dir}${f}`], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) {
@@ -29,23 +66,24 @@ for (const f of suites) {
     process.stderr.write(`bench: ${name} failed with status ${r.status}\n`);
     continue;
   }
-  sections.set(name, r.stdout.trim() + '\n');
-  process.stdout.write(r.stdout);
+  const printed = r.stdout.trim() + '\n';
+  const stamp = `\nNode ${nodeVersion} (V8 ${v8Version}) on ${machine}, run at ${new Date().toISOString()}.\n`;
+  // The stamp goes right under the suite's own heading.
+  const text = /^## .*\n/.test(printed) ? printed.replace(/^(## .*\n)/, `$1${stamp}`) : stamp.slice(1) + '\n' + printed;
+  sections.set(`${name}@${major}`, { suite: name, major, text });
+  process.stdout.write(text);
 }
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header = `# Benchmarks
 
 Written by \`npm run bench\` — do not edit by hand. Every figure below comes from one run in
 which ctxkit and the platform primitive or peer library it is compared with ran side by side in
-the same process.
-
-- Node ${process.version} (V8 ${process.versions.v8}), ${os.platform()} ${os.arch()}
-- ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB
-- Run at ${new Date().toISOString()}
+the same process. Each section names the Node version it ran on; a suite run on several Node
+versions has a section for each (\`npm run bench -- --node <path> <suite>\`).
 
 `;
-const body = [...sections].sort(([a], [b]) => a.localeCompare(b))
-  .map(([name, text]) => `<!-- suite:${name} -->\n${text}<!-- /suite -->`).join('\n\n');
+const body = [...sections.values()]
+  .sort((a, b) => a.suite.localeCompare(b.suite) || a.major - b.major)
+  .map((s) => `<!-- suite:${s.suite} node:${s.major} -->\n${s.text}<!-- /suite -->`).join('\n\n');
 writeFileSync(out, header + body + '\n');
 process.stderr.write(`bench: wrote ${out}\n`);
 process.exit(failed ? 1 : 0);

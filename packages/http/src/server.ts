@@ -73,8 +73,13 @@ export function bindRequest(req: IncomingMessage, res: ServerResponse, o: Resolv
     // context: share it rather than make a second one for the same response.
     return { ctx: existing, cancel() {}, [Symbol.dispose]() {} };
   }
+  return bindFresh(req, res, req.headers, o);
+}
+
+/** `bindRequest` for a request known to have no context yet, its headers already read. */
+function bindFresh(req: IncomingMessage, res: ServerResponse, headers: IncomingMessage['headers'], o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
   let scope: CancelScope;
-  const h = req.headers as Record<string, string | string[] | undefined>;
+  const h = headers as Record<string, string | string[] | undefined>;
   if (!hasPropagationHeaders(h, o)) {
     // Most requests carry no propagation header: the local limits alone (what extractResolved
     // would compute, without its generic reads by variable name).
@@ -105,6 +110,19 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   // access on them costs ~0.5 µs on Node 20 (20–50× a plain node:http object's): read each
   // property once, and prefer plain fields to getters built on several of them.
   const socket = req.socket as IncomingMessage['socket'] | null | undefined;
+  if (socket != null && res.socket === socket && res.destroyed !== true) {
+    // The common case, decided on three plain fields: the response owns the live connection.
+    // node:http then emits 'close' on res exactly once, from the finished response or from the
+    // socket closing under it, and marks res destroyed when it does, so a live, undestroyed res
+    // still has its 'close' ahead (a socket already destroyed but not yet closed included). A
+    // response that finished already has given up its socket (res.socket is null): not here.
+    // The listener goes away with res; a closure holding the scope costs less than keeping the
+    // scope on res (a property added to and read back from res).
+    res.on('close', () => {
+      scope.cancel(endCause(res));
+    });
+    return;
+  }
   // `writableEnded` (end() was called) is one field; `writableFinished` (also flushed) reads several.
   if (res.writableEnded && res.writableFinished) {
     scope.cancel(ResponseFinishedError.make());
@@ -114,18 +132,7 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
     scope.cancel(ClientDisconnectedError.make());
     return;
   }
-  if (res.socket === socket) {
-    // The common case: 'close' on res is emitted once, by the finished response or by the
-    // socket closing under it; the listener goes away with res. A closure holding the scope
-    // costs less than keeping the scope on res (a property added to and read back from res).
-    let pending = true;
-    res.on('close', () => {
-      if (!pending) return;
-      pending = false;
-      scope.cancel(endCause(res));
-    });
-    return;
-  }
+  // A pipelined request whose response has no socket yet.
   const onClose = (): void => {
     res.removeListener('close', onClose);
     socket.removeListener('close', onClose);
@@ -182,7 +189,9 @@ function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
  * Throws `TypeError` for bad options only.
  */
 export function contextFromRequest(req: IncomingMessage, res: ServerResponse, options?: RequestContextOptions): CancelScope {
-  if (req === null || typeof req !== 'object' || typeof (req as { headers?: unknown }).headers !== 'object') {
+  // node:http's `req.headers` is a getter: read it once.
+  const headers = req === null || typeof req !== 'object' ? undefined : (req as { headers?: unknown }).headers;
+  if (headers === null || typeof headers !== 'object') {
     throw new TypeError('contextFromRequest: req must be a node:http IncomingMessage');
   }
   if (res === null || typeof res !== 'object' || typeof (res as { on?: unknown }).on !== 'function') {
@@ -191,7 +200,7 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
   const o = resolveRequestOptions(options, 'contextFromRequest');
   const existing = (req as WithContext)[kContext];
   if (existing !== undefined) return withCancel(existing); // already bound: a child the caller owns
-  const r = bindRequest(req, res, o);
+  const r = bindFresh(req, res, headers as IncomingMessage['headers'], o);
   if (!(r instanceof InvalidHeaderError)) return r;
   const scope = withCancel(o.parent);
   scope.cancel(r);

@@ -337,6 +337,55 @@ test('the response fully sent ends the context with ResponseFinishedError', asyn
   await s.close();
 });
 
+test('bound late, after the response has been sent: the context is born ended with ResponseFinishedError', async () => {
+  const late = new Map<string, ReturnType<typeof deferred<unknown>>>([['/finish', deferred<unknown>()], ['/close', deferred<unknown>()]]);
+  const s = await serve(http.createServer((req, res) => {
+    const d = late.get(req.url!)!;
+    if (req.url === '/finish') {
+      // Sent, its socket already handed back, its 'close' still to come.
+      res.on('finish', () => d.resolve(cause(contextFromRequest(req, res).ctx)));
+    } else {
+      // Its 'close' already emitted: no event is left to wait for.
+      res.on('close', () => setImmediate(() => d.resolve(cause(contextFromRequest(req, res).ctx))));
+    }
+    res.end('done');
+  }));
+  for (const [path, d] of late) {
+    assert.equal(await (await fetch(`${s.url}${path}`)).text(), 'done');
+    assert.ok(await d.promise instanceof ResponseFinishedError, path);
+  }
+  await s.close();
+});
+
+test('bound late, after the client left: the context is born ended with ClientDisconnectedError', async () => {
+  const afterClose = deferred<unknown>();
+  const afterDestroy = deferred<{ cause: unknown; immediately: boolean }>();
+  const got = deferred();
+  const s = await serve(http.createServer((req, res) => {
+    if (req.url === '/destroyed') {
+      // The server gave up on the response itself; its 'close' is still to come.
+      res.destroy();
+      const scope = contextFromRequest(req, res);
+      afterDestroy.resolve({ cause: cause(scope.ctx), immediately: scope.ctx.err !== undefined });
+      return;
+    }
+    got.resolve();
+    res.on('close', () => {
+      setImmediate(() => afterClose.resolve(cause(contextFromRequest(req, res).ctx)));
+    });
+  }));
+  const client = await rawRequest(s.port, 'GET /gone HTTP/1.1\r\nHost: x\r\n\r\n');
+  await got.promise;
+  client.destroy();
+  assert.ok(await afterClose.promise instanceof ClientDisconnectedError);
+  const client2 = await rawRequest(s.port, 'GET /destroyed HTTP/1.1\r\nHost: x\r\n\r\n');
+  const d = await afterDestroy.promise;
+  assert.ok(d.cause instanceof ClientDisconnectedError);
+  assert.ok(d.immediately, 'a destroyed response ends the context at once');
+  client2.destroy();
+  await s.close();
+});
+
 test('raw client gets a 400 head for a malformed header', async () => {
   const s = await serve(http.createServer((req, res) => {
     const scope = contextFromRequest(req, res);
