@@ -43,7 +43,8 @@ async function listen(server: http.Server): Promise<number> {
  * - nocurrent: the adapter with current: false (no AsyncLocalStorage).
  * - wrap: the binding around the app (Express: contextHandler; Hono: withRequestContext).
  * - wrapnc: the same with current: false — the cheapest binding each framework allows.
- * - noop (Hono): no ctxkit, one middleware that only calls next() — what any middleware costs.
+ * - noop (Express, Koa, Hono): no ctxkit, one middleware that only calls next() — what any
+ *   middleware costs in that framework, the floor under a middleware-form adapter.
  * - alsmw: no ctxkit, a middleware that binds a new object with AsyncLocalStorage.run for the
  *   rest of the request (in Fastify, in the same two hooks as the plugin) — what binding anything
  *   per request costs in that framework, e.g. a tracing library's request context.
@@ -78,6 +79,7 @@ async function makeServer(name: string): Promise<http.Server> {
     const ex = await import('@ctxkit/http/express');
     const e = express();
     if (withCtx) e.use(ex.contextMiddleware(opts));
+    if (variant === 'noop') e.use((_req, _res, next) => next());
     if (alsmw) e.use((_req, _res, next) => als.run({}, next));
     e.get('/', (req, res) => {
       if (withCtx || wrap) ex.getContext(req);
@@ -115,6 +117,7 @@ async function makeServer(name: string): Promise<http.Server> {
     const ko = await import('@ctxkit/http/koa');
     const k = new Koa();
     if (withCtx) k.use(ko.contextMiddleware(opts));
+    if (variant === 'noop') k.use((_kctx, next) => next());
     if (alsmw) k.use((_kctx, next) => als.run({}, next));
     k.use(async (kctx) => {
       if (withCtx) ko.getContext(kctx);
@@ -337,11 +340,13 @@ async function stopServer(c: Child): Promise<void> {
 // Each group: one framework's variants, [variant, ctxkit column label, target %, baseline].
 // Ratios are taken against the 'without' run of the same round (and, for 'with', also against the
 // 'als' run: the marginal cost in a process that already uses AsyncLocalStorage).
-const GROUPS: Array<{ fw: string; target: number; variants: Array<[string, string]> }> = [
-  { fw: 'node:http', target: 97, variants: [['without2', 'none (A/A: a second bare server)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', '`contextFromRequest`']] },
-  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app'], ['wrapnc', '`contextHandler` around the app, `current: false`']] },
+// node:http has the tightest target (97 %) and the cheapest rounds: it runs three times as many,
+// so that its median is not decided by one or two noisy pairs (A/A rounds spread ±2–3 %).
+const GROUPS: Array<{ fw: string; target: number; roundsFactor?: number; variants: Array<[string, string]> }> = [
+  { fw: 'node:http', target: 97, roundsFactor: 3, variants: [['without2', 'none (A/A: a second bare server)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', '`contextFromRequest`']] },
+  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app'], ['wrapnc', '`contextHandler` around the app, `current: false`']] },
   { fw: 'Fastify 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'plugin, defaults'], ['nocurrent', 'plugin, `current: false`']] },
-  { fw: 'Koa 3', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`']] },
+  { fw: 'Koa 3', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`']] },
   { fw: 'Hono', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`withRequestContext(app.fetch)`'], ['wrapnc', '`withRequestContext(app.fetch)`, `current: false`']] },
 ];
 
@@ -432,7 +437,8 @@ async function main(): Promise<void> {
       for (const [v] of g.variants) await pairOnce(...servers.get(v)!, 0.5);
     }
     const got = new Map<string, Pair[]>(g.variants.map(([v]) => [v, []]));
-    for (let round = 0; round < ROUNDS; round++) {
+    const rounds = ROUNDS * (g.roundsFactor ?? 1);
+    for (let round = 0; round < rounds; round++) {
       // Forward, then reversed: drift hits every variant alike over two rounds.
       const order = round % 2 === 0 ? g.variants : [...g.variants].reverse();
       for (const [v] of order) got.get(v)!.push(await pair(...servers.get(v)!, SECONDS));
@@ -476,7 +482,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. Between the warm-up and the rounds every server goes through ${SETTLE_CYCLES} cycles of a full garbage collection while idle (\`gc()\`; the servers run with \`--expose-gc\`) followed by 0.5 s of load: after a few collections while idle, a Node server (20, 22 and 24 alike, no ctxkit needed) runs every \`process.nextTick\` — several per node:http request — through V8's slow runtime path for good (~4 µs more per request here); left to chance, some server processes of a run got there and others did not, which made earlier runs bimodal. Every pair now compares two servers in that long-running state. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds (node:http: ${ROUNDS * (GROUPS.find((x) => x.fw === 'node:http')?.roundsFactor ?? 1)}) pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. Between the warm-up and the rounds every server goes through ${SETTLE_CYCLES} cycles of a full garbage collection while idle (\`gc()\`; the servers run with \`--expose-gc\`) followed by 0.5 s of load: after a few collections while idle, a Node server (20, 22 and 24 alike, no ctxkit needed) runs every \`process.nextTick\` — several per node:http request — through V8's slow runtime path for good (~4 µs more per request here); left to chance, some server processes of a run got there and others did not, which made earlier runs bimodal. Every pair now compares two servers in that long-running state. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. *A no-op middleware* (Express, Koa, Hono) only calls \`next()\`: what adding any middleware costs in that framework, the floor under an adapter that is a middleware. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
   out.push('');
   out.push(table(['Server', 'ctxkit', 'server CPU per request', 'req/s vs bare (median)', 'range over rounds', 'CPU per request, bare / this', 'with / ALS in use', 'with / ALS bound per request', 'target'], rows));
   out.push('');

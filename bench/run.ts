@@ -45,8 +45,8 @@ if (existsSync(out)) {
     if (m[2] === undefined) {
       if (legacyNode === null) continue;
       sectionMajor = Number(/^v(\d+)/.exec(legacyNode[1]!)?.[1]);
-      const legacyMachine = /^- (\d+ × .*)$/m.exec(text)?.[1];
-      body = body.replace(/^(## .*\n)/, `$1\nNode ${legacyNode[1]} (V8 ${legacyNode[2]})${legacyMachine ? ` on ${legacyMachine}` : ''}.\n`);
+      // Its header named the machine and time of the last run only, not of every section's.
+      body = body.replace(/^(## .*\n)/, `$1\nNode ${legacyNode[1]} (V8 ${legacyNode[2]}); machine and date not recorded (an earlier run).\n`);
     }
     sections.set(`${suite}@${sectionMajor}`, { suite, major: sectionMajor, text: body });
   }
