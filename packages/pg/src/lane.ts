@@ -4,7 +4,14 @@
  *
  * 1. a CancelRequest goes to the server over a separate connection;
  * 2. the lane waits until both the statement has settled and the server has closed the cancel
- *    connection (from then on the cancel signal cannot land on a later statement);
+ *    connection (from then on the cancel signal cannot land on a later statement). PostgreSQL
+ *    drops a signal that reaches a backend which has not started the statement yet (the query
+ *    message still on its way, or still in this process's socket buffer). So while the
+ *    statement has not settled, each time a request is over the lane sends another one after a
+ *    pause (`RESEND_PAUSES_MS`: 25, 100, then 400 ms; at most four requests in all, and only
+ *    while the pause ends inside the `cleanupTimeoutMs` window, which bounds each request too).
+ *    Never two at a time, never one once the statement has settled: every request sent for the
+ *    job is over before step 3;
  * 3. an empty statement checks that the backend answers and refreshes the transaction status;
  * 4. only then does the next statement start, and the cancelled caller gets `ctx.err`.
  *
@@ -22,7 +29,7 @@
 import type { ClientBase, QueryConfig, QueryResult } from 'pg';
 import { Statement, type Sendable } from './query-config.js';
 import { afterFunc, getClock, type Context } from '@ctxkit/core';
-import { cancelTargetOf, sendCancelRequest, type CancelOutcome } from './cancel-request.js';
+import { cancelTargetOf, sendCancelRequest, type CancelOutcome, type CancelTarget } from './cancel-request.js';
 import { isConnectionFailure } from './errors.js';
 import { outsideTransaction, RESTORE, statementTimeoutSql } from './statement-timeout.js';
 
@@ -68,6 +75,46 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * The pauses before re-sending a CancelRequest (module comment, step 2), each counted from the
+ * moment the previous request is over while the statement has still not settled; one entry per
+ * re-send, so at most `1 + RESEND_PAUSES_MS.length` requests per cancel.
+ *
+ * Why these: a signal that did reach the running statement stops it at the backend's next
+ * interrupt check (usually well under a millisecond) and its error needs one trip back, so 25 ms
+ * lets that answer arrive on loopback and same-site links before anything is re-sent: in the
+ * common case no second request is made. A dropped signal (the statement was not there yet)
+ * thus costs about 25 ms plus one request, instead of the whole `cleanupTimeoutMs` and the
+ * connection. Quadrupling covers a query message that travels longer (a slow or distant link, a
+ * loaded server) and a backend slow to act on the signal, without hammering the server's
+ * postmaster (each request makes it fork): ~0.5 s of pauses in all, a tenth of the default
+ * `cleanupTimeoutMs`; after that the wait is bounded by `cleanupTimeoutMs`, as before.
+ */
+const RESEND_PAUSES_MS: readonly number[] = [25, 100, 400];
+
+/** The combined outcome of a job's cancel requests: any 'unknown' wins, then any 'delivered'. */
+function combine(a: CancelOutcome | undefined, b: CancelOutcome): CancelOutcome {
+  if (a === 'unknown' || b === 'unknown') return 'unknown';
+  return a === 'delivered' || b === 'delivered' ? 'delivered' : 'not-sent';
+}
+
+/** @internal The cancel requests of one job's cancel cycle (made only when a cancel is sent). */
+class CancelRequests {
+  /** How many were sent. */
+  sent = 0;
+  /** Whether one is sent and not over yet (at most one at a time). */
+  inFlight = false;
+  /** The pause before the next one, while it runs. */
+  timer: unknown = undefined;
+  constructor(
+    readonly target: CancelTarget,
+    readonly processId: number,
+    readonly secretKey: number,
+    /** End of the cycle's `cleanupTimeoutMs` window (clock time): no request outlives it. */
+    readonly until: number,
+  ) {}
+}
+
 const QUEUED = 0;
 const RUNNING = 1;
 const CANCELLING = 2;
@@ -86,7 +133,10 @@ export class Job {
   reason: unknown = undefined;
   settled = false;
   error: unknown = undefined;
+  /** The combined outcome of the cancel requests over so far (see `combine`). */
   cancel: CancelOutcome | undefined = undefined;
+  /** The cancel requests, once a cancel is sent. */
+  requests: CancelRequests | undefined = undefined;
   timer: unknown = undefined;
   constructor(
     readonly ctx: Context,
@@ -301,6 +351,7 @@ export class Lane {
     const error = err ?? undefined;
     if (job.state === CANCELLING) {
       job.error = error;
+      this.stopResending(job); // a request still in flight is waited for (cancelProgress)
       this.cancelProgress(job);
       return;
     }
@@ -322,7 +373,8 @@ export class Lane {
     job.state = CANCELLING;
     job.reason = reason;
     job.stopWatch?.();
-    job.timer = getClock().setTimer(() => this.cancelOverdue(job), this.cleanupTimeoutMs, false);
+    const clock = getClock();
+    job.timer = clock.setTimer(() => this.cancelOverdue(job), this.cleanupTimeoutMs, false);
     const c = this.client as { processID?: unknown; secretKey?: unknown };
     const target = cancelTargetOf(this.client);
     if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number' || target === undefined) {
@@ -331,15 +383,55 @@ export class Lane {
       this.markBroken(new Error('@ctxkit/pg: no backend key data to send a cancel request; the connection was closed to stop the statement'));
       return;
     }
-    sendCancelRequest(target, c.processID, c.secretKey, this.cleanupTimeoutMs, (outcome) => {
-      job.cancel = outcome;
+    const r = new CancelRequests(target, c.processID, c.secretKey, clock.now() + this.cleanupTimeoutMs);
+    job.requests = r;
+    this.sendCancel(job, r, this.cleanupTimeoutMs);
+  }
+
+  /**
+   * Sends one cancel request of `job` (none other in flight), over within `timeoutMs`. Once it is
+   * over and the statement has still not settled, the next one is scheduled (module comment,
+   * step 2).
+   */
+  private sendCancel(job: Job, r: CancelRequests, timeoutMs: number): void {
+    r.sent++;
+    r.inFlight = true;
+    sendCancelRequest(r.target, r.processId, r.secretKey, timeoutMs, (outcome) => {
+      r.inFlight = false;
+      job.cancel = combine(job.cancel, outcome);
+      if (job.state === CANCELLING && !job.settled) this.scheduleResend(job, r);
       this.cancelProgress(job);
     });
   }
 
-  /** Step 2 → 3 of the cancel cycle, once both the statement and the cancel request are over. */
+  /** Arms the pause before the next request, if one is left and it ends inside the window. */
+  private scheduleResend(job: Job, r: CancelRequests): void {
+    const pause = RESEND_PAUSES_MS[r.sent - 1];
+    if (pause === undefined) return;
+    const clock = getClock();
+    if (clock.now() + pause >= r.until) return;
+    r.timer = clock.setTimer(() => {
+      r.timer = undefined;
+      if (job.state !== CANCELLING || job.settled || r.inFlight) return;
+      const left = r.until - clock.now();
+      if (left > 0) this.sendCancel(job, r, left);
+    }, pause, false);
+  }
+
+  /** No more cancel requests for `job` (one in flight, if any, still runs to its end). */
+  private stopResending(job: Job): void {
+    const r = job.requests;
+    if (r === undefined || r.timer === undefined) return;
+    getClock().clearTimer(r.timer);
+    r.timer = undefined;
+  }
+
+  /**
+   * Step 2 → 3 of the cancel cycle, once both the statement and every cancel request sent for it
+   * are over.
+   */
   private cancelProgress(job: Job): void {
-    if (job.state !== CANCELLING || !job.settled || job.cancel === undefined) return;
+    if (job.state !== CANCELLING || !job.settled || job.cancel === undefined || job.requests?.inFlight === true) return;
     const clock = getClock();
     clock.clearTimer(job.timer);
     if (job.cancel === 'unknown') {
@@ -378,6 +470,7 @@ export class Lane {
   }
 
   private finishCancelled(job: Job): void {
+    this.stopResending(job);
     job.state = DONE;
     this.running = undefined;
     this.pump();

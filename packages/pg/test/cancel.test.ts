@@ -1,7 +1,10 @@
 // Statements under a context against a real PostgreSQL: fast-fail, server-side cancel checked
-// in pg_stat_activity, the pool wait queue, concurrency with random cancels, a killed backend.
+// in pg_stat_activity, the pool wait queue, concurrency with random cancels, a killed backend,
+// a cancel request that reaches the backend before its statement does.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import diagnostics_channel from 'node:diagnostics_channel';
+import net from 'node:net';
 import pg from 'pg';
 import { background, isContextError, subscribe, withCancel, withTimeout, type CancelScope } from '@ctxkit/core';
 import { exploreCancellation, expectCanceled, leakCheckAfterAll } from '@ctxkit/testing';
@@ -272,9 +275,9 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       const first = c.query(blocker.ctx, 'SELECT pg_sleep(30) /* client-block */');
       const queued = withCancel(background());
       const second = c.query(queued.ctx, 'SELECT 6');
-      // The blocker must be running in the server before it is cancelled: a cancel request that
-      // arrives while the backend is still idle is dropped by PostgreSQL (a loaded machine once
-      // got there first, and the lane then closed the connection after cleanupTimeoutMs).
+      // The blocker runs in the server before it is cancelled, so this part is about the queue: a
+      // cancel request that arrives while the backend is still idle is dropped by PostgreSQL (and
+      // re-sent by the lane, tested on its own below).
       await waitActive(admin, `${app}-client`, 'client-block');
       queued.cancel();
       await expectCanceled(second, queued.ctx);
@@ -282,6 +285,63 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       await expectCanceled(first, blocker.ctx);
       assert.equal((await c.query(background(), 'SELECT 7 AS seven')).rows[0].seven, 7);
     } finally {
+      await client.end();
+    }
+  });
+
+  test('a cancel that reaches the backend before its statement is sent again: the statement stops, the connection is kept', async (t) => {
+    const name = `${app}-early`;
+    const cleanupTimeoutMs = 10_000; // the lane used to wait all of it, then close the connection
+    const client = new pg.Client({ connectionString: database!.connectionString, application_name: name });
+    client.on('error', () => {});
+    await client.connect();
+    const c = wrapClient(client, { cleanupTimeoutMs });
+    // Every CancelRequest opens its own connection with net.connect (node-postgres itself uses
+    // `new net.Socket()`, which this channel does not report).
+    const requests: net.Socket[] = [];
+    let firstOver!: () => void;
+    const firstRequestOver = new Promise<void>((resolve) => { firstOver = resolve; });
+    const onSocket = (m: unknown): void => {
+      const { socket } = m as { socket: net.Socket };
+      if (requests.push(socket) === 1) socket.once('close', () => firstOver());
+    };
+    diagnostics_channel.subscribe('net.client.socket', onSocket);
+    try {
+      const pid = (await c.query(background(), 'SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      // Hold the statement in the client's socket: the backend stays idle, as when the query
+      // message is still on its way while the context ends.
+      const stream = (client as unknown as { connection: { stream: net.Socket } }).connection.stream;
+      stream.cork();
+      const scope = withCancel(background());
+      const p = c.query(scope.ctx, 'SELECT pg_sleep(30) /* early-cancel */');
+      let outcome: { err: unknown; allRequestsOver: boolean } | undefined;
+      void p.then(
+        () => { outcome = { err: 'resolved', allRequestsOver: requests.every((s) => s.destroyed) }; },
+        (err: unknown) => { outcome = { err, allRequestsOver: requests.every((s) => s.destroyed) }; },
+      );
+      assert.ok(stream.writableLength > 0, 'the statement waits in the corked socket');
+      const t0 = performance.now();
+      scope.cancel();
+      // The server signals the idle backend, which drops the signal, then closes the request's
+      // connection. Only then does the statement leave the client.
+      await firstRequestOver;
+      stream.uncork();
+      // The connection is sequential: the backend runs pg_sleep(30) now, so seeing it idle again
+      // once the caller has its answer means the statement was stopped in the server.
+      await waitFor('the statement to stop in the server (well before cleanupTimeoutMs)', async () => {
+        if (outcome === undefined) return undefined;
+        const b = (await backends(admin, name)).find((x) => x.pid === pid);
+        return b?.state === 'idle' ? b : undefined;
+      }, cleanupTimeoutMs / 4);
+      const stoppedMs = performance.now() - t0;
+      assert.equal(outcome!.err, scope.ctx.err, 'the caller gets ctx.err');
+      assert.ok(outcome!.allRequestsOver, 'every cancel request was over before the caller got its answer (and before the health check)');
+      assert.ok(requests.length >= 2, `the dropped cancel request was sent again (${requests.length} sent)`);
+      // The same connection runs the next statement.
+      assert.equal((await c.query(background(), 'SELECT pg_backend_pid() AS pid')).rows[0].pid, pid);
+      t.diagnostic(`caller answered and backend idle ${stoppedMs.toFixed(1)} ms after cancel(); ${requests.length} cancel requests`);
+    } finally {
+      diagnostics_channel.unsubscribe('net.client.socket', onSocket);
       await client.end();
     }
   });
