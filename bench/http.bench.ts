@@ -358,7 +358,10 @@ async function main(): Promise<void> {
   const ROUNDS = Number(process.env.CTXKIT_HTTP_BENCH_ROUNDS ?? 6);
   const CONNECTIONS = 32;
   const verbose = process.env.CTXKIT_HTTP_BENCH_VERBOSE !== undefined;
-  const SETTLE_CYCLES = Number(process.env.CTXKIT_HTTP_BENCH_SETTLE ?? 4);
+  // Eight: Node 20 settled every process in four, Node 24 did not — with four, some bare
+  // processes of a Node 24 run had settled and others not (A/A pairs at 78 % and 116 %); with
+  // eight its A/A pairs came out at 95–104 %.
+  const SETTLE_CYCLES = Number(process.env.CTXKIT_HTTP_BENCH_SETTLE ?? 8);
   const pin = canPin();
   // The load generator (this process, all its threads) on core 0; the servers on core 1.
   if (pin) spawnSync('taskset', ['-a', '-pc', '0', String(process.pid)]);

@@ -21,9 +21,11 @@ export interface RequestContextOptions extends ExtractOptions {
   /**
    * (`contextHandler` and the framework adapters) Bind the context for `current()` from
    * `@ctxkit/core/node` (AsyncLocalStorage) for the rest of the request's chain. Default `true`.
-   * On Node 20, AsyncLocalStorage adds several µs per request to promise-heavy frameworks (see
-   * docs/BENCHMARKS.md); set `false` when your code passes `ctx` explicitly (as it should) and
-   * nothing you do not own needs `current()`. `contextFromRequest` never binds.
+   * On Node 20 and 22 (unless started with `--experimental-async-context-frame`) AsyncLocalStorage
+   * runs on async hooks and adds several µs per request to promise-heavy frameworks; on Node 24 it
+   * costs next to nothing (see docs/BENCHMARKS.md). Set `false` when your code passes `ctx`
+   * explicitly (as it should) and nothing you do not own needs `current()`. `contextFromRequest`
+   * never binds.
    */
   current?: boolean;
 }
