@@ -1,6 +1,7 @@
 // CPU instructions per request of a node:http server, bare vs with contextFromRequest, counted by
 // valgrind's callgrind: a count does not depend on what else the machine is doing, so it resolves
-// differences (±~150 instructions, ~0.2 %) far below the req/s benches' noise (±2–3 % per round).
+// differences (processes of one variant agree within a few hundred instructions, ~0.5 %) far
+// below the req/s benches' noise (±2–3 % per round).
 // What it cannot show is time: a megamorphic property load and a cache miss count alike.
 // Each variant is a server process under callgrind, driven over one keep-alive connection (one
 // request at a time, so every request takes the same path through the event loop) by this
@@ -8,6 +9,8 @@
 // followed by load), more warm-up, then the counters are zeroed, N requests are made and the
 // counters dumped. The young generation is fixed (16 MB semispaces): left to V8's sizing, two runs
 // of the same server differed by 2× in scavenges, which moved the count by ~1,500 per request.
+// Three processes per variant, and their median: now and then one process counts several
+// thousand more per request (the JIT's own work, which is counted too).
 // Needs valgrind (`apt-get install valgrind`); without it the section says so.
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,11 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { progress, table } from './lib.js';
+import { median, progress, table } from './lib.js';
 
 const ROLE = process.env.CTXKIT_INSTR_BENCH_ROLE;
 const REQUESTS = 8000;
-const REPEATS = 2;
+const REPEATS = 3;
 const SETTLE_CYCLES = 8;
 
 async function runServer(variant: string): Promise<void> {
@@ -125,18 +128,21 @@ async function main(): Promise<void> {
       counts.get(v)!.push(await measure(v));
     }
   }
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const bare = mean(counts.get('bare')!);
+  // The median: now and then one process counts several thousand more per request (an
+  // optimisation or deoptimisation of its own landing in the counted window: the JIT's work is
+  // counted too).
+  const middle = (xs: number[]): number => median(xs);
+  const bare = middle(counts.get('bare')!);
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-  out.push(table(['Server', 'instructions per request (each process)', 'mean', 'more than bare', 'bare / this'], [
+  out.push(table(['Server', 'instructions per request (each process)', 'median', 'more than bare', 'bare / this'], [
     ['node:http, bare', counts.get('bare')!.map(fmt).join(', '), fmt(bare), '—', '—'],
     ...[['node:http, `contextFromRequest`', 'with'] as const].map(([label, v]) => {
-      const m = mean(counts.get(v)!);
+      const m = middle(counts.get(v)!);
       return [label, counts.get(v)!.map(fmt).join(', '), fmt(m), `${fmt(m - bare)} (${(100 * (m / bare - 1)).toFixed(2)} %)`, `${(100 * bare / m).toFixed(1)} %`];
     }),
   ]));
   out.push('');
-  out.push(`Every instruction the server process executed (all threads: JIT, garbage collector, libuv) while it served ${REQUESTS} \`GET /\` requests answered \`ok\`, one at a time over one keep-alive connection on loopback, divided by ${REQUESTS}; ${REPEATS} server processes per variant, run alternately. Before counting, each server served 6000 requests, then ${SETTLE_CYCLES} cycles of a full collection while idle followed by 500 requests (the settle step of the req/s bench: a long-running server's state), then 6000 more. Semispaces fixed at 16 MB. Instructions are not time: the req/s benches above are what a user sees; this count is what a change to the binding costs, measured finely enough to choose between two versions of it.`);
+  out.push(`Every instruction the server process executed (all threads: JIT, garbage collector, libuv) while it served ${REQUESTS} \`GET /\` requests answered \`ok\`, one at a time over one keep-alive connection on loopback, divided by ${REQUESTS}; ${REPEATS} server processes per variant, run alternately, and their median (a process now and then counts several thousand more per request: an optimisation or deoptimisation of its own landing in the counted window, as the JIT's work is counted too). Before counting, each server served 6000 requests, then ${SETTLE_CYCLES} cycles of a full collection while idle followed by 500 requests (the settle step of the req/s bench: a long-running server's state), then 6000 more. Semispaces fixed at 16 MB. Instructions are not time: the req/s benches above are what a user sees; this count is what a change to the binding costs, measured finely enough to choose between two versions of it.`);
   process.stdout.write(out.join('\n') + '\n');
 }
 

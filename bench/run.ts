@@ -73,6 +73,11 @@ for (const f of chosen) {
   sections.set(`${name}@${major}`, { suite: name, major, text });
   process.stdout.write(text);
 }
+/** The section's heading names its Node major, so that two runs of one suite read apart in a table of contents. */
+function withNodeInHeading(text: string, nodeMajor: number): string {
+  return text.replace(/^(## .*?)(?: — Node \d+)?\n/, `$1 — Node ${nodeMajor}\n`);
+}
+
 const header = `# Benchmarks
 
 Written by \`npm run bench\` — do not edit by hand. Every figure below comes from one run in
@@ -83,7 +88,7 @@ versions has a section for each (\`npm run bench -- --node <path> <suite>\`).
 `;
 const body = [...sections.values()]
   .sort((a, b) => a.suite.localeCompare(b.suite) || a.major - b.major)
-  .map((s) => `<!-- suite:${s.suite} node:${s.major} -->\n${s.text}<!-- /suite -->`).join('\n\n');
+  .map((s) => `<!-- suite:${s.suite} node:${s.major} -->\n${withNodeInHeading(s.text, s.major)}<!-- /suite -->`).join('\n\n');
 writeFileSync(out, header + body + '\n');
 process.stderr.write(`bench: wrote ${out}\n`);
 process.exit(failed ? 1 : 0);
