@@ -35,20 +35,8 @@ const chosen = suites.filter((f) => only.length === 0 || only.some((o) => f.star
 /** Sections by key `suite@major`; each text starts with the line naming its Node version. */
 const sections = new Map<string, { suite: string; major: number; text: string }>();
 if (existsSync(out)) {
-  const text = readFileSync(out, 'utf8');
-  // Files written before sections carried their Node version name it once, in the header.
-  const legacyNode = /^- Node (v\d+\S*) \(V8 ([^)]+)\)/m.exec(text);
-  for (const m of text.matchAll(/<!-- suite:(\S+)(?: node:(\d+))? -->\n([\s\S]*?)<!-- \/suite -->/g)) {
-    const suite = m[1]!;
-    let body = m[3]!;
-    let sectionMajor = Number(m[2]);
-    if (m[2] === undefined) {
-      if (legacyNode === null) continue;
-      sectionMajor = Number(/^v(\d+)/.exec(legacyNode[1]!)?.[1]);
-      // Its header named the machine and time of the last run only, not of every section's.
-      body = body.replace(/^(## .*\n)/, `$1\nNode ${legacyNode[1]} (V8 ${legacyNode[2]}); machine and date not recorded (an earlier run).\n`);
-    }
-    sections.set(`${suite}@${sectionMajor}`, { suite, major: sectionMajor, text: body });
+  for (const m of readFileSync(out, 'utf8').matchAll(/<!-- suite:(\S+) node:(\d+) -->\n([\s\S]*?)<!-- \/suite -->/g)) {
+    sections.set(`${m[1]!}@${m[2]!}`, { suite: m[1]!, major: Number(m[2]), text: m[3]! });
   }
 }
 
