@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 const script = fileURLToPath(new URL('../packages/eslint-plugin/scripts/lint-time.ts', import.meta.url));
 const rounds = Number(process.env.ESLINT_BENCH_ROUNDS ?? 2);
 
-interface Run { ms: number; cpuMs: number; ctxkitMs: number; files: number }
+interface Run {
+  ms: number;
+  cpuMs: number;
+  ctxkitMs: number;
+  files: number;
+}
 
 function once(mode: 'base' | 'ctxkit'): Run {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8', maxBuffer: 16 << 20 });

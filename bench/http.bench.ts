@@ -26,7 +26,6 @@ import type { AddressInfo } from 'node:net';
 
 const ROLE = process.env.CTXKIT_HTTP_BENCH_ROLE;
 
-
 async function listen(server: http.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -171,22 +170,29 @@ async function runServer(name: string): Promise<void> {
   const port = await listen(server);
   // Control port: any path but these two answers the process's CPU time so far (µs), read before
   // and after each run; /gc collects fully; /stats gives the instrumented server's timings.
-  const control = await listen(http.createServer((req, res) => {
-    if (req.url === '/gc') {
-      // A full collection while idle (the server runs with --expose-gc): see the settle cycles in main.
-      setImmediate(() => {
-        (globalThis as unknown as { gc(): void }).gc();
-        res.end('ok');
-      });
-      return;
-    }
-    if (req.url === '/stats') {
-      res.end(JSON.stringify({ bind: Array.from(samples.bind.subarray(0, samples.nb)), close: Array.from(samples.close.subarray(0, samples.nc)) }));
-      return;
-    }
-    const u = process.cpuUsage();
-    res.end(String(u.user + u.system));
-  }));
+  const control = await listen(
+    http.createServer((req, res) => {
+      if (req.url === '/gc') {
+        // A full collection while idle (the server runs with --expose-gc): see the settle cycles in main.
+        setImmediate(() => {
+          (globalThis as unknown as { gc(): void }).gc();
+          res.end('ok');
+        });
+        return;
+      }
+      if (req.url === '/stats') {
+        res.end(
+          JSON.stringify({
+            bind: Array.from(samples.bind.subarray(0, samples.nb)),
+            close: Array.from(samples.close.subarray(0, samples.nc)),
+          }),
+        );
+        return;
+      }
+      const u = process.cpuUsage();
+      res.end(String(u.user + u.system));
+    }),
+  );
   process.stdout.write(`${JSON.stringify({ port, control })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
@@ -208,7 +214,9 @@ async function runLoad(): Promise<void> {
       const c0 = process.cpuUsage();
       const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration });
       const c = process.cpuUsage(c0);
-      process.stdout.write(`${JSON.stringify({ requests: r.requests, latency: r.latency, non2xx: r.non2xx, errors: r.errors, duration: r.duration, cpuUs: c.user + c.system })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ requests: r.requests, latency: r.latency, non2xx: r.non2xx, errors: r.errors, duration: r.duration, cpuUs: c.user + c.system })}\n`,
+      );
     }
   }
 }
@@ -343,11 +351,68 @@ async function stopServer(c: Child): Promise<void> {
 // node:http has the tightest target (97 %) and the cheapest rounds: it runs three times as many,
 // so that its median is not decided by one or two noisy pairs (A/A rounds spread ±2–3 %).
 const GROUPS: Array<{ fw: string; target: number; roundsFactor?: number; variants: Array<[string, string]> }> = [
-  { fw: 'node:http', target: 97, roundsFactor: 3, variants: [['without2', 'none (A/A: a second bare server)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', '`contextFromRequest`']] },
-  { fw: 'Express 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`contextHandler` around the app'], ['wrapnc', '`contextHandler` around the app, `current: false`']] },
-  { fw: 'Fastify 5', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['with', 'plugin, defaults'], ['nocurrent', 'plugin, `current: false`']] },
-  { fw: 'Koa 3', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`']] },
-  { fw: 'Hono', target: 95, variants: [['without2', 'none (A/A)'], ['als', 'none, AsyncLocalStorage in use'], ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'], ['noop', 'none, a no-op middleware (reference)'], ['with', 'middleware, defaults'], ['nocurrent', 'middleware, `current: false`'], ['wrap', '`withRequestContext(app.fetch)`'], ['wrapnc', '`withRequestContext(app.fetch)`, `current: false`']] },
+  {
+    fw: 'node:http',
+    target: 97,
+    roundsFactor: 3,
+    variants: [
+      ['without2', 'none (A/A: a second bare server)'],
+      ['als', 'none, AsyncLocalStorage in use'],
+      ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'],
+      ['with', '`contextFromRequest`'],
+    ],
+  },
+  {
+    fw: 'Express 5',
+    target: 95,
+    variants: [
+      ['without2', 'none (A/A)'],
+      ['als', 'none, AsyncLocalStorage in use'],
+      ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'],
+      ['noop', 'none, a no-op middleware (reference)'],
+      ['with', 'middleware, defaults'],
+      ['nocurrent', 'middleware, `current: false`'],
+      ['wrap', '`contextHandler` around the app'],
+      ['wrapnc', '`contextHandler` around the app, `current: false`'],
+    ],
+  },
+  {
+    fw: 'Fastify 5',
+    target: 95,
+    variants: [
+      ['without2', 'none (A/A)'],
+      ['als', 'none, AsyncLocalStorage in use'],
+      ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'],
+      ['with', 'plugin, defaults'],
+      ['nocurrent', 'plugin, `current: false`'],
+    ],
+  },
+  {
+    fw: 'Koa 3',
+    target: 95,
+    variants: [
+      ['without2', 'none (A/A)'],
+      ['als', 'none, AsyncLocalStorage in use'],
+      ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'],
+      ['noop', 'none, a no-op middleware (reference)'],
+      ['with', 'middleware, defaults'],
+      ['nocurrent', 'middleware, `current: false`'],
+    ],
+  },
+  {
+    fw: 'Hono',
+    target: 95,
+    variants: [
+      ['without2', 'none (A/A)'],
+      ['als', 'none, AsyncLocalStorage in use'],
+      ['alsmw', 'none, AsyncLocalStorage bound per request (reference)'],
+      ['noop', 'none, a no-op middleware (reference)'],
+      ['with', 'middleware, defaults'],
+      ['nocurrent', 'middleware, `current: false`'],
+      ['wrap', '`withRequestContext(app.fetch)`'],
+      ['wrapnc', '`withRequestContext(app.fetch)`, `current: false`'],
+    ],
+  },
 ];
 
 async function main(): Promise<void> {
@@ -368,7 +433,15 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0]!;
   const t0 = performance.now();
   const cpuNow = async (c: Child): Promise<number> => Number(await (await fetch(`http://127.0.0.1:${c.control}/cpu`)).text());
-  interface Pair { ratio: number; cpuRatio: number; cpuBase: number; cpuOther: number; rpsBase: number; util: number; foreign: number }
+  interface Pair {
+    ratio: number;
+    cpuRatio: number;
+    cpuBase: number;
+    cpuOther: number;
+    rpsBase: number;
+    util: number;
+    foreign: number;
+  }
   // The two servers under load at the same time, each from its own autocannon instance: they
   // share core 1, so whatever slows the machine down (other VMs on the host, frequency) slows
   // both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request.
@@ -395,12 +468,18 @@ async function main(): Promise<void> {
     const servers = b1 - b0 + o1 - o0;
     // CPU used on the machine by anything but this process, the two load generators and the two
     // servers, per core.
-    const foreign = s1 === undefined || s0 === undefined ? 0 : (s1 - s0 - servers - (m1.user + m1.system) - (r1!.cpuUs ?? 0) - (r2!.cpuUs ?? 0)) / wall;
+    const foreign =
+      s1 === undefined || s0 === undefined ? 0 : (s1 - s0 - servers - (m1.user + m1.system) - (r1!.cpuUs ?? 0) - (r2!.cpuUs ?? 0)) / wall;
     const cpuBase = (b1 - b0) / rb!.requests.total;
     const cpuOther = (o1 - o0) / ro!.requests.total;
     return {
-      ratio: ro!.requests.total / rb!.requests.total, cpuRatio: cpuBase / cpuOther, cpuBase, cpuOther,
-      rpsBase: rb!.requests.total / duration, util: servers / wall, foreign,
+      ratio: ro!.requests.total / rb!.requests.total,
+      cpuRatio: cpuBase / cpuOther,
+      cpuBase,
+      cpuOther,
+      rpsBase: rb!.requests.total / duration,
+      util: servers / wall,
+      foreign,
     };
   };
   let redone = 0;
@@ -411,7 +490,8 @@ async function main(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       await waitQuiet();
       const r = await pairOnce(base, other, duration);
-      if (verbose) progress(`    ${r.ratio.toFixed(3)} (CPU ${r.cpuRatio.toFixed(3)}), util ${r.util.toFixed(2)}, foreign ${r.foreign.toFixed(2)}`);
+      if (verbose)
+        progress(`    ${r.ratio.toFixed(3)} (CPU ${r.cpuRatio.toFixed(3)}), util ${r.util.toFixed(2)}, foreign ${r.foreign.toFixed(2)}`);
       if ((r.foreign <= FOREIGN && r.util >= 0.9) || attempt >= 5) return r;
       redone++;
     }
@@ -426,9 +506,11 @@ async function main(): Promise<void> {
     // (runs and idle time between them: an idle V8 shrinks its heap, and a server under load
     // three times as often as the other would be favoured).
     const servers = new Map<string, [Child, Child]>();
-    await Promise.all(g.variants.map(async ([v]) => {
-      servers.set(v, await Promise.all([startServer(`${g.fw}/without`, pin), startServer(`${g.fw}/${v}`, pin)]));
-    }));
+    await Promise.all(
+      g.variants.map(async ([v]) => {
+        servers.set(v, await Promise.all([startServer(`${g.fw}/without`, pin), startServer(`${g.fw}/${v}`, pin)]));
+      }),
+    );
     for (const [v] of g.variants) await pairOnce(...servers.get(v)!, 2); // warm-up (JIT)
     // Every server is then taken to the state of a long-running Node process: after a few full
     // collections while idle, node:http's per-request process.nextTick objects leave V8's fast
@@ -458,8 +540,11 @@ async function main(): Promise<void> {
       const isCtx = v === 'with' || v === 'nocurrent' || v === 'wrap' || v === 'wrapnc';
       const bindsAls = v === 'with' || v === 'wrap';
       rows.push([
-        g.fw, label, `${median(ps.map((p) => p.cpuOther)).toFixed(1)} µs`,
-        `**${pct(median(r))}**`, `${pct(Math.min(...r))} – ${pct(Math.max(...r))}`,
+        g.fw,
+        label,
+        `${median(ps.map((p) => p.cpuOther)).toFixed(1)} µs`,
+        `**${pct(median(r))}**`,
+        `${pct(Math.min(...r))} – ${pct(Math.max(...r))}`,
         pct(median(ps.map((p) => p.cpuRatio))),
         bindsAls ? pct(median(r.map((x, i) => x / als[i]!))) : '—',
         bindsAls ? pct(median(r.map((x, i) => x / alsmw[i]!))) : '—',
@@ -485,25 +570,58 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('## HTTP (@ctxkit/http)');
   out.push('');
-  out.push(`Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds (node:http: ${ROUNDS * (GROUPS.find((x) => x.fw === 'node:http')?.roundsFactor ?? 1)}) pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. Between the warm-up and the rounds every server goes through ${SETTLE_CYCLES} cycles of a full garbage collection while idle (\`gc()\`; the servers run with \`--expose-gc\`) followed by 0.5 s of load: after a few collections while idle, a Node server (20, 22 and 24 alike, no ctxkit needed) runs every \`process.nextTick\` — several per node:http request — through V8's slow runtime path for good (~4 µs more per request here); left to chance, some server processes of a run got there and others did not, which made earlier runs bimodal. Every pair now compares two servers in that long-running state. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. *A no-op middleware* (Express, Koa, Hono) only calls \`next()\`: what adding any middleware costs in that framework, the floor under an adapter that is a middleware. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`);
+  out.push(
+    `Loopback, \`GET /\` answering \`ok\` — the worst case for relative overhead, since the handler does nothing else. Every variant is its own server process${pin ? ', all pinned to core 1 (`taskset -c 1`); the load generators (autocannon, one process of 32 connections per server of a pair) are pinned to core 0' : ' (not pinned: taskset unavailable); autocannon, 32 connections per server'}. Each variant is measured **at the same time as the bare server** of its framework, both under load, sharing the one core: whatever slows the machine down during a run (the host, other VMs) slows both alike, and the ratio of their req/s is the inverse ratio of their CPU cost per request. Per framework, each variant is paired once for a 2 s warm-up, then ${ROUNDS} rounds (node:http: ${ROUNDS * (GROUPS.find((x) => x.fw === 'node:http')?.roundsFactor ?? 1)}) pair every variant once for ${SECONDS} s (order forward, then reversed); the table gives the median ratio and its range over the rounds. Between the warm-up and the rounds every server goes through ${SETTLE_CYCLES} cycles of a full garbage collection while idle (\`gc()\`; the servers run with \`--expose-gc\`) followed by 0.5 s of load: after a few collections while idle, a Node server (20, 22 and 24 alike, no ctxkit needed) runs every \`process.nextTick\` — several per node:http request — through V8's slow runtime path for good (~4 µs more per request here); left to chance, some server processes of a run got there and others did not, which made earlier runs bimodal. Every pair now compares two servers in that long-running state. A pair is made again when other processes used more than ${100 * FOREIGN} % of a core meanwhile or the servers' core was not kept busy (${redone} redone in this run). Each variant's bare server is its own process, run exactly when the variant runs, so both servers of a pair have the same history. *A/A* pairs a bare server with a second, identical bare server process: its spread is the noise floor — a ratio inside it is no measurable difference. *AsyncLocalStorage in use* is the bare server in a process where AsyncLocalStorage has been used once at startup (on Node 20 that turns on async hooks for every promise and async resource, for good), as in a service with OpenTelemetry or an ALS-based logger; *AsyncLocalStorage bound per request* adds a middleware that only runs the rest of the request inside \`AsyncLocalStorage.run\` with a new object (for Fastify in the same two hooks as the plugin): what binding anything per request costs in that framework, as a tracing library does. *A no-op middleware* (Express, Koa, Hono) only calls \`next()\`: what adding any middleware costs in that framework, the floor under an adapter that is a middleware. The last two ratio columns are the adapter against those two baselines (the ratio of the two ratios of each round), i.e. its marginal cost in a service that already uses AsyncLocalStorage, or already binds a request context with it. *Defaults* binds the context for \`current()\` (AsyncLocalStorage); \`current: false\` does not. *Server CPU per request* is the server process's user+system CPU time over requests served (median; for the bare server, over all pairs). Throughput part: ${benchSeconds.toFixed(0)} s. Load average before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${os.cpus().length} cores.`,
+  );
   out.push('');
-  out.push(table(['Server', 'ctxkit', 'server CPU per request', 'req/s vs bare (median)', 'range over rounds', 'CPU per request, bare / this', 'with / ALS in use', 'with / ALS bound per request', 'target'], rows));
+  out.push(
+    table(
+      [
+        'Server',
+        'ctxkit',
+        'server CPU per request',
+        'req/s vs bare (median)',
+        'range over rounds',
+        'CPU per request, bare / this',
+        'with / ALS in use',
+        'with / ALS bound per request',
+        'target',
+      ],
+      rows,
+    ),
+  );
   out.push('');
-  out.push(`A/A over all frameworks (${aa.length} rounds, bare vs bare): median ${(100 * median(aa)).toFixed(1)} %, middle 80 % ${(100 * percentile(aa, 10)).toFixed(1)} – ${(100 * percentile(aa, 90)).toFixed(1)} %, range ${(100 * Math.min(...aa)).toFixed(1)} – ${(100 * Math.max(...aa)).toFixed(1)} %.`);
+  out.push(
+    `A/A over all frameworks (${aa.length} rounds, bare vs bare): median ${(100 * median(aa)).toFixed(1)} %, middle 80 % ${(100 * percentile(aa, 10)).toFixed(1)} – ${(100 * percentile(aa, 90)).toFixed(1)} %, range ${(100 * Math.min(...aa)).toFixed(1)} – ${(100 * Math.max(...aa)).toFixed(1)} %.`,
+  );
   out.push('');
-  out.push(`ctxkit's own work per request, timed inside an instrumented node:http server under the same load (${warm(stats.bind).length} requests; the bare handler's whole CPU cost per request is in the first table):`);
+  out.push(
+    `ctxkit's own work per request, timed inside an instrumented node:http server under the same load (${warm(stats.bind).length} requests; the bare handler's whole CPU cost per request is in the first table):`,
+  );
   out.push('');
-  out.push(table(['Step', 'p50', 'p99'], [
-    ['`contextFromRequest(req, res)`', fmtNs(warm(stats.bind), 50), fmtNs(warm(stats.bind), 99)],
-    ["its `'close'` listener (ends the context: `ResponseFinishedError`)", fmtNs(warm(stats.close), 50), fmtNs(warm(stats.close), 99)],
-  ]));
+  out.push(
+    table(
+      ['Step', 'p50', 'p99'],
+      [
+        ['`contextFromRequest(req, res)`', fmtNs(warm(stats.bind), 50), fmtNs(warm(stats.bind), 99)],
+        ["its `'close'` listener (ends the context: `ResponseFinishedError`)", fmtNs(warm(stats.close), 50), fmtNs(warm(stats.close), 99)],
+      ],
+    ),
+  );
   out.push('');
-  out.push(`Time until the request context has ended after the client closed its connection mid-request (${dis.n} requests, one at a time, in-process server on loopback):`);
+  out.push(
+    `Time until the request context has ended after the client closed its connection mid-request (${dis.n} requests, one at a time, in-process server on loopback):`,
+  );
   out.push('');
-  out.push(table(['Measured from', 'p50', 'p99'], [
-    ['client `socket.destroy()`', fmtUs(dis.fromClient, 50), fmtUs(dis.fromClient, 99)],
-    ['server socket `close` event', fmtUs(dis.fromServer, 50), fmtUs(dis.fromServer, 99)],
-  ]));
+  out.push(
+    table(
+      ['Measured from', 'p50', 'p99'],
+      [
+        ['client `socket.destroy()`', fmtUs(dis.fromClient, 50), fmtUs(dis.fromClient, 99)],
+        ['server socket `close` event', fmtUs(dis.fromServer, 50), fmtUs(dis.fromServer, 99)],
+      ],
+    ),
+  );
   process.stdout.write(`${out.join('\n')}\n`);
   process.exit(0);
 }
@@ -560,7 +678,8 @@ async function disconnectLatency(n: number): Promise<{ n: number; fromClient: nu
     const t0 = performance.now();
     client.destroy();
     await ended;
-    if (i >= 100) { // the first ones warm the JIT
+    if (i >= 100) {
+      // the first ones warm the JIT
       fromClient.push((endedAt - t0) * 1000);
       fromServer.push((endedAt - serverCloseAt) * 1000);
     }

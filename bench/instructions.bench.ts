@@ -28,14 +28,15 @@ const SETTLE_CYCLES = 8;
 
 async function runServer(variant: string): Promise<void> {
   const { contextFromRequest } = await import('@ctxkit/http');
-  const handler: http.RequestListener = variant === 'with'
-    ? (req, res) => {
-      const scope = contextFromRequest(req, res);
-      if (scope.ctx.err === undefined) res.end('ok');
-    }
-    : (_req, res) => {
-      res.end('ok');
-    };
+  const handler: http.RequestListener =
+    variant === 'with'
+      ? (req, res) => {
+          const scope = contextFromRequest(req, res);
+          if (scope.ctx.err === undefined) res.end('ok');
+        }
+      : (_req, res) => {
+          res.end('ok');
+        };
   const server = http.createServer((req, res) => {
     if (req.url === '/gc') {
       (globalThis as { gc?: () => void }).gc?.();
@@ -71,11 +72,25 @@ function callgrindControl(args: string[]): void {
 async function measure(variant: string): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'ctxkit-instr-'));
   try {
-    const child = spawn('valgrind', [
-      '--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.%p')}`, '--dump-instr=no',
-      process.execPath, '--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16',
-      '--import', 'tsx', fileURLToPath(import.meta.url),
-    ], { env: { ...process.env, CTXKIT_INSTR_BENCH_ROLE: 'server', CTXKIT_INSTR_BENCH_VARIANT: variant }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        `--callgrind-out-file=${join(dir, 'cg.%p')}`,
+        '--dump-instr=no',
+        process.execPath,
+        '--expose-gc',
+        '--min-semi-space-size=16',
+        '--max-semi-space-size=16',
+        '--import',
+        'tsx',
+        fileURLToPath(import.meta.url),
+      ],
+      {
+        env: { ...process.env, CTXKIT_INSTR_BENCH_ROLE: 'server', CTXKIT_INSTR_BENCH_VARIANT: variant },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
@@ -121,7 +136,10 @@ async function main(): Promise<void> {
     process.stdout.write(out.join('\n') + '\n');
     return;
   }
-  const counts = new Map<string, number[]>([['bare', []], ['with', []]]);
+  const counts = new Map<string, number[]>([
+    ['bare', []],
+    ['with', []],
+  ]);
   for (let r = 0; r < REPEATS; r++) {
     for (const v of r % 2 === 0 ? ['bare', 'with'] : ['with', 'bare']) {
       progress(`instructions: ${v} (${r + 1}/${REPEATS})`);
@@ -131,13 +149,25 @@ async function main(): Promise<void> {
   const bare = median(counts.get('bare')!);
   const withCtx = median(counts.get('with')!);
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-  out.push(table(['Server', 'instructions per request (each process)', 'median', 'more than bare', 'bare / this'], [
-    ['node:http, bare', counts.get('bare')!.map(fmt).join(', '), fmt(bare), '—', '—'],
-    ['node:http, `contextFromRequest`', counts.get('with')!.map(fmt).join(', '), fmt(withCtx),
-      `${fmt(withCtx - bare)} (${(100 * (withCtx / bare - 1)).toFixed(2)} %)`, `${(100 * bare / withCtx).toFixed(1)} %`],
-  ]));
+  out.push(
+    table(
+      ['Server', 'instructions per request (each process)', 'median', 'more than bare', 'bare / this'],
+      [
+        ['node:http, bare', counts.get('bare')!.map(fmt).join(', '), fmt(bare), '—', '—'],
+        [
+          'node:http, `contextFromRequest`',
+          counts.get('with')!.map(fmt).join(', '),
+          fmt(withCtx),
+          `${fmt(withCtx - bare)} (${(100 * (withCtx / bare - 1)).toFixed(2)} %)`,
+          `${((100 * bare) / withCtx).toFixed(1)} %`,
+        ],
+      ],
+    ),
+  );
   out.push('');
-  out.push(`Every instruction the server process executed (all threads: JIT, garbage collector, libuv) while it served ${REQUESTS} \`GET /\` requests answered \`ok\`, one at a time over one keep-alive connection on loopback, divided by ${REQUESTS}; ${REPEATS} server processes per variant, run alternately, and their median (a process now and then counts several thousand more per request: an optimisation or deoptimisation of its own landing in the counted window, as the JIT's work is counted too). Before counting, each server served 6000 requests, then ${SETTLE_CYCLES} cycles of a full collection while idle followed by 500 requests (the settle step of the req/s bench: a long-running server's state), then 6000 more. Semispaces fixed at 16 MB. Instructions are not time: the req/s benches above are what a user sees; this count is what a change to the binding costs, measured finely enough to choose between two versions of it.`);
+  out.push(
+    `Every instruction the server process executed (all threads: JIT, garbage collector, libuv) while it served ${REQUESTS} \`GET /\` requests answered \`ok\`, one at a time over one keep-alive connection on loopback, divided by ${REQUESTS}; ${REPEATS} server processes per variant, run alternately, and their median (a process now and then counts several thousand more per request: an optimisation or deoptimisation of its own landing in the counted window, as the JIT's work is counted too). Before counting, each server served 6000 requests, then ${SETTLE_CYCLES} cycles of a full collection while idle followed by 500 requests (the settle step of the req/s bench: a long-running server's state), then 6000 more. Semispaces fixed at 16 MB. Instructions are not time: the req/s benches above are what a user sees; this count is what a change to the binding costs, measured finely enough to choose between two versions of it.`,
+  );
   process.stdout.write(out.join('\n') + '\n');
 }
 

@@ -13,7 +13,14 @@ export interface Candidate {
  */
 export function compare(candidates: Candidate[], n: number, rounds = 7): Map<string, number> {
   for (const c of candidates) c.run(Math.max(1, Math.floor(n / 10))); // warm-up
-  return perOperation(compareStaged(candidates.map((c) => ({ name: c.name, setup: minorGcIfExposed, timed: () => c.run(n) })), rounds, 0), n);
+  return perOperation(
+    compareStaged(
+      candidates.map((c) => ({ name: c.name, setup: minorGcIfExposed, timed: () => c.run(n) })),
+      rounds,
+      0,
+    ),
+    n,
+  );
 }
 
 /**
@@ -23,7 +30,14 @@ export function compare(candidates: Candidate[], n: number, rounds = 7): Map<str
  * sample runs the operation `n` times back to back, after `warmup` untimed rounds of each.
  */
 export function compareNatural(candidates: Candidate[], n: number, rounds: number, warmup = 10): Map<string, number> {
-  return perOperation(compareStaged(candidates.map((c) => ({ name: c.name, setup: () => undefined, timed: () => c.run(n) })), rounds, warmup), n);
+  return perOperation(
+    compareStaged(
+      candidates.map((c) => ({ name: c.name, setup: () => undefined, timed: () => c.run(n) })),
+      rounds,
+      warmup,
+    ),
+    n,
+  );
 }
 
 function perOperation(medians: Map<string, number>, n: number): Map<string, number> {

@@ -34,7 +34,11 @@ const db = wrapPool(pool);
 
 type Runner = () => Promise<unknown>;
 
-interface Sample { qps: number; cpuUs: number; setsPer1k: number }
+interface Sample {
+  qps: number;
+  cpuUs: number;
+  setsPer1k: number;
+}
 
 /** Runs `n` operations with `inflight` concurrent loops: queries per second and CPU µs per query. */
 async function measure(op: Runner, n: number, inflight: number): Promise<Sample> {
@@ -42,9 +46,11 @@ async function measure(op: Runner, n: number, inflight: number): Promise<Sample>
   const sets0 = timeoutSets;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: inflight }, async () => {
-    while (left-- > 0) await op();
-  }));
+  await Promise.all(
+    Array.from({ length: inflight }, async () => {
+      while (left-- > 0) await op();
+    }),
+  );
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
   return { qps: n / (wall / 1000), cpuUs: (cpu.user + cpu.system) / n, setsPer1k: ((timeoutSets - sets0) * 1000) / n };
@@ -60,11 +66,16 @@ async function compareQps(cands: Array<[string, Runner]>, batch: number, infligh
   for (let r = 0; r < rounds; r++) {
     for (const [name, op] of cands) samples.get(name)!.push(await measure(op, batch, inflight));
   }
-  return new Map([...samples].map(([k, v]) => [k, {
-    qps: median(v.map((x) => x.qps)),
-    cpuUs: median(v.map((x) => x.cpuUs)),
-    setsPer1k: v.reduce((a, x) => a + x.setsPer1k, 0) / v.length,
-  }]));
+  return new Map(
+    [...samples].map(([k, v]) => [
+      k,
+      {
+        qps: median(v.map((x) => x.qps)),
+        cpuUs: median(v.map((x) => x.cpuUs)),
+        setsPer1k: v.reduce((a, x) => a + x.setsPer1k, 0) / v.length,
+      },
+    ]),
+  );
 }
 
 const plain: Runner = () => pool.query('SELECT 1');
@@ -103,18 +114,27 @@ const ROUNDS = 30;
 for (const inflight of [1, 16]) {
   const batch = inflight === 1 ? 200 : 400;
   progress(`pg: SELECT 1 throughput, ${inflight} in flight`);
-  const r = await compareQps([
-    ['pool.query (node-postgres)', plain],
-    ['db.query, background()', wrappedBg],
-    ['db.query, withCancel per query', wrappedCancel],
-    ['db.query, withTimeout(10 s) per query', wrappedDeadline],
-    ['db.query, withTimeout(0.5–10 s at random) per query', wrappedSpread],
-  ], batch, inflight, ROUNDS);
+  const r = await compareQps(
+    [
+      ['pool.query (node-postgres)', plain],
+      ['db.query, background()', wrappedBg],
+      ['db.query, withCancel per query', wrappedCancel],
+      ['db.query, withTimeout(10 s) per query', wrappedDeadline],
+      ['db.query, withTimeout(0.5–10 s at random) per query', wrappedSpread],
+    ],
+    batch,
+    inflight,
+    ROUNDS,
+  );
   const base = r.get('pool.query (node-postgres)')!;
   for (const [name, v] of r) {
     throughputRows.push([
-      String(inflight), name, `${Math.round(v.qps).toLocaleString('en-US')}/s`, `${((v.qps / base.qps) * 100).toFixed(1)}%`,
-      `${v.cpuUs.toFixed(1)} µs`, `${(v.cpuUs - base.cpuUs >= 0 ? '+' : '')}${(v.cpuUs - base.cpuUs).toFixed(1)} µs`,
+      String(inflight),
+      name,
+      `${Math.round(v.qps).toLocaleString('en-US')}/s`,
+      `${((v.qps / base.qps) * 100).toFixed(1)}%`,
+      `${v.cpuUs.toFixed(1)} µs`,
+      `${v.cpuUs - base.cpuUs >= 0 ? '+' : ''}${(v.cpuUs - base.cpuUs).toFixed(1)} µs`,
       v.setsPer1k.toFixed(1),
     ]);
   }
@@ -142,21 +162,31 @@ const wrappedTx: Runner = async () => {
   }
 };
 progress('pg: transactions of 3 statements, 4 in flight');
-const txr = await compareQps([
-  ['pool.connect + BEGIN, 3 × SELECT 1, COMMIT', plainTx],
-  ['db.transaction, withTimeout(10 s), 3 × tx.query', wrappedTx],
-], 100, 4, ROUNDS);
+const txr = await compareQps(
+  [
+    ['pool.connect + BEGIN, 3 × SELECT 1, COMMIT', plainTx],
+    ['db.transaction, withTimeout(10 s), 3 × tx.query', wrappedTx],
+  ],
+  100,
+  4,
+  ROUNDS,
+);
 const txBase = txr.get('pool.connect + BEGIN, 3 × SELECT 1, COMMIT')!;
 const txRows = [...txr].map(([name, v]) => [
-  name, `${Math.round(v.qps).toLocaleString('en-US')}/s`, `${((v.qps / txBase.qps) * 100).toFixed(1)}%`,
-  `${v.cpuUs.toFixed(1)} µs`, `${(v.cpuUs - txBase.cpuUs >= 0 ? '+' : '')}${(v.cpuUs - txBase.cpuUs).toFixed(1)} µs`,
+  name,
+  `${Math.round(v.qps).toLocaleString('en-US')}/s`,
+  `${((v.qps / txBase.qps) * 100).toFixed(1)}%`,
+  `${v.cpuUs.toFixed(1)} µs`,
+  `${v.cpuUs - txBase.cpuUs >= 0 ? '+' : ''}${(v.cpuUs - txBase.cpuUs).toFixed(1)} µs`,
 ]);
 
 /** The backend of `app` running `needle`, once the server shows it active. */
 async function activePid(needle: string): Promise<number> {
   for (;;) {
     const r = await admin.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE $2`, [app, `%${needle}%`]);
+      `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE $2`,
+      [app, `%${needle}%`],
+    );
     if (r.rows.length > 0) return r.rows[0]!.pid;
   }
 }
@@ -178,7 +208,9 @@ for (let i = 0; i < M; i++) {
   // ctxkit: scope.cancel() → CancelRequest → backend idle, promise rejected after the health check.
   const s = withCancel(background());
   let rejectedAt = 0;
-  const p = db.query(s.ctx, `SELECT pg_sleep(30) /* bench-${i} */`).catch(() => { rejectedAt = performance.now(); });
+  const p = db.query(s.ctx, `SELECT pg_sleep(30) /* bench-${i} */`).catch(() => {
+    rejectedAt = performance.now();
+  });
   const pid = await activePid(`bench-${i} `);
   const t0 = performance.now();
   s.cancel();
@@ -203,7 +235,11 @@ const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
 const cancelRows = [
   ['ctxkit: `scope.cancel()` → backend idle', fmt(percentile(toIdle, 50)), fmt(percentile(toIdle, 99))],
   ['ctxkit: `scope.cancel()` → promise rejected (after health check)', fmt(percentile(toReject, 50)), fmt(percentile(toReject, 99))],
-  ['by hand: `pg_cancel_backend()` on an open admin connection → backend idle', fmt(percentile(manualToIdle, 50)), fmt(percentile(manualToIdle, 99))],
+  [
+    'by hand: `pg_cancel_backend()` on an open admin connection → backend idle',
+    fmt(percentile(manualToIdle, 50)),
+    fmt(percentile(manualToIdle, 99)),
+  ],
 ];
 
 await pool.end();

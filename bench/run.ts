@@ -24,10 +24,14 @@ if (probe.status !== 0) {
 const [nodeVersion, v8Version] = JSON.parse(probe.stdout) as [string, string];
 const major = Number(/^v(\d+)/.exec(nodeVersion)?.[1]);
 
-const suites = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort();
+const suites = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort();
 const unknown = only.filter((o) => !suites.some((f) => f.startsWith(o)));
 if (unknown.length > 0) {
-  process.stderr.write(`bench: no suite named ${unknown.join(', ')} (have: ${suites.map((f) => f.replace(/\.bench\.ts$/, '')).join(', ')})\n`);
+  process.stderr.write(
+    `bench: no suite named ${unknown.join(', ')} (have: ${suites.map((f) => f.replace(/\.bench\.ts$/, '')).join(', ')})\n`,
+  );
   process.exit(2);
 }
 const chosen = suites.filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)));
@@ -47,7 +51,9 @@ for (const f of chosen) {
   const name = f.replace(/\.bench\.ts$/, '');
   process.stderr.write(`bench: ${name} on Node ${nodeVersion}…\n`);
   const r = spawnSync(node, ['--expose-gc', '--import', 'tsx', `${dir}${f}`], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) {
     failed = true;
@@ -76,7 +82,8 @@ versions has a section for each (\`npm run bench -- --node <path> <suite>\`).
 `;
 const body = [...sections.values()]
   .sort((a, b) => a.suite.localeCompare(b.suite) || a.major - b.major)
-  .map((s) => `<!-- suite:${s.suite} node:${s.major} -->\n${withNodeInHeading(s.text, s.major)}<!-- /suite -->`).join('\n\n');
+  .map((s) => `<!-- suite:${s.suite} node:${s.major} -->\n${withNodeInHeading(s.text, s.major)}<!-- /suite -->`)
+  .join('\n\n');
 writeFileSync(out, header + body + '\n');
 process.stderr.write(`bench: wrote ${out}\n`);
 process.exit(failed ? 1 : 0);

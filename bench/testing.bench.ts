@@ -20,7 +20,11 @@ function fmt(ns: number): string {
 }
 
 /** Median ns per op of `run(n)`, over interleaved rounds with set-up/tear-down around each. */
-function measure(cases: Array<{ name: string; setup?: () => () => void; run: (n: number) => void }>, n: number, rounds = 7): Map<string, number> {
+function measure(
+  cases: Array<{ name: string; setup?: () => () => void; run: (n: number) => void }>,
+  n: number,
+  rounds = 7,
+): Map<string, number> {
   const out = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   for (const c of cases) {
     const teardown = c.setup?.();
@@ -52,17 +56,20 @@ const tracked = (stacks: boolean) => () => {
 
 process.stderr.write('  create + cancel a child context…\n');
 const N = 50_000;
-const r1 = measure([
-  {
-    name: 'AbortController + abort (platform)',
-    run(n) {
-      for (let i = 0; i < n; i++) new AbortController().abort();
+const r1 = measure(
+  [
+    {
+      name: 'AbortController + abort (platform)',
+      run(n) {
+        for (let i = 0; i < n; i++) new AbortController().abort();
+      },
     },
-  },
-  { name: 'withCancel + cancel, nobody tracking', run: createCancel },
-  { name: 'withCancel + cancel, tracker without stacks', setup: tracked(false), run: createCancel },
-  { name: 'withCancel + cancel, tracker with stacks (default)', setup: tracked(true), run: createCancel },
-], N);
+    { name: 'withCancel + cancel, nobody tracking', run: createCancel },
+    { name: 'withCancel + cancel, tracker without stacks', setup: tracked(false), run: createCancel },
+    { name: 'withCancel + cancel, tracker with stacks (default)', setup: tracked(true), run: createCancel },
+  ],
+  N,
+);
 
 process.stderr.write('  explorer…\n');
 async function tenSleeps(ctx: Context): Promise<void> {
@@ -79,7 +86,9 @@ for (let r = 0; r < 5; r++) {
 parent.cancel();
 
 const base = r1.get('AbortController + abort (platform)')!;
-const rows = [...r1].map(([name, ns]) => `| ${name} | ${fmt(ns)} | ${ns / base >= 0.1 ? (ns / base).toFixed(2) : (ns / base).toPrecision(2)}× |`);
+const rows = [...r1].map(
+  ([name, ns]) => `| ${name} | ${fmt(ns)} | ${ns / base >= 0.1 ? (ns / base).toFixed(2) : (ns / base).toPrecision(2)}× |`,
+);
 const explore = median(exploreTimes);
 process.stdout.write(`## @ctxkit/testing
 

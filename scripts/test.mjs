@@ -20,7 +20,8 @@ function collect(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = roots.flatMap((r) => collect(join(root, r), []))
+const files = roots
+  .flatMap((r) => collect(join(root, r), []))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
@@ -28,7 +29,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const reporter = process.env.TEST_REPORTER ?? 'spec';
-const res = spawnSync(process.execPath, [
-  '--import', 'tsx', '--expose-gc', '--test', `--test-reporter=${reporter}`, '--test-concurrency=2', '--test-timeout=180000', ...files,
-], { cwd: root, stdio: 'inherit' });
+const res = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--expose-gc', '--test', `--test-reporter=${reporter}`, '--test-concurrency=2', '--test-timeout=180000', ...files],
+  { cwd: root, stdio: 'inherit' },
+);
 process.exit(res.status ?? 1);

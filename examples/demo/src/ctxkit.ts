@@ -44,19 +44,21 @@ export function ctxkitFront(env: Env, backUrl: string): RequestListener {
   app.get('/order', async (req, res) => {
     const ctx = getExpressContext(req);
     const id = requestId(req);
-    await env.meter.handle('front', id, async () => {
-      const plan = env.plan(id);
-      const t = track(env.meter, id, 'front');
-      await t.step('auth', () => sleep(ctx, plan.authMs));
-      const answer = await t.call('GET back', async () => {
-        const r = await ctxFetch(ctx, `${backUrl}/order`, { headers: { [ID_HEADER]: id } });
-        return { status: r.status, body: await r.text() };
+    await env.meter
+      .handle('front', id, async () => {
+        const plan = env.plan(id);
+        const t = track(env.meter, id, 'front');
+        await t.step('auth', () => sleep(ctx, plan.authMs));
+        const answer = await t.call('GET back', async () => {
+          const r = await ctxFetch(ctx, `${backUrl}/order`, { headers: { [ID_HEADER]: id } });
+          return { status: r.status, body: await r.text() };
+        });
+        res.status(answer.status).type('application/json').send(answer.body);
+      })
+      .catch((e: unknown) => {
+        // Budget spent → 504; client gone → the socket is closed, nothing to send.
+        if (!res.headersSent) res.status(isContextError(e) ? 504 : 502).end();
       });
-      res.status(answer.status).type('application/json').send(answer.body);
-    }).catch((e: unknown) => {
-      // Budget spent → 504; client gone → the socket is closed, nothing to send.
-      if (!res.headersSent) res.status(isContextError(e) ? 504 : 502).end();
-    });
   });
   return app;
 }
@@ -72,20 +74,22 @@ export function ctxkitBack(env: Env, dependencyUrl: string, db?: Db): RequestLis
   app.get('/order', (c) => {
     const ctx = getHonoContext(c);
     const id = c.req.header(ID_HEADER) ?? '?';
-    return env.meter.handle('back', id, async () => {
-      const plan = env.plan(id);
-      const t = track(env.meter, id, 'back');
-      const rows = await (db ? t.query : t.step)('load', () => loadState(ctx, db, id, plan.loadMs));
-      const quote = await t.call('GET dependency', async () => {
-        const r = await ctxFetch(ctx, `${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
-        return (await r.json()) as unknown;
-      });
-      const body = await t.step('render', async () => {
-        await sleep(ctx, plan.renderMs);
-        return render(rows, quote);
-      });
-      return c.body(body, 200, { 'content-type': 'application/json' });
-    }).catch((e: unknown) => c.body(null, isContextError(e) ? 504 : 502));
+    return env.meter
+      .handle('back', id, async () => {
+        const plan = env.plan(id);
+        const t = track(env.meter, id, 'back');
+        const rows = await (db ? t.query : t.step)('load', () => loadState(ctx, db, id, plan.loadMs));
+        const quote = await t.call('GET dependency', async () => {
+          const r = await ctxFetch(ctx, `${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
+          return (await r.json()) as unknown;
+        });
+        const body = await t.step('render', async () => {
+          await sleep(ctx, plan.renderMs);
+          return render(rows, quote);
+        });
+        return c.body(body, 200, { 'content-type': 'application/json' });
+      })
+      .catch((e: unknown) => c.body(null, isContextError(e) ? 504 : 502));
   });
   return getRequestListener(app.fetch);
 }

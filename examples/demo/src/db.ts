@@ -46,7 +46,12 @@ export class DbProbe {
   private readonly seen = new Map<string, Seen>();
   private peak = 0;
 
-  constructor(connectionString: string, private readonly twin: string, private readonly meter: Meter, private readonly graceMs: number) {
+  constructor(
+    connectionString: string,
+    private readonly twin: string,
+    private readonly meter: Meter,
+    private readonly graceMs: number,
+  ) {
     this.client = new pg.Client({ connectionString, application_name: 'ctxkit-demo-probe' });
     this.client.on('error', () => {});
   }

@@ -29,10 +29,13 @@ export function dependencyHandler(meter: Meter, budgets: BudgetLog): Handler {
         meter.record({ id, where: 'dependency', kind: 'serve', label: 'quote', start, end: meter.now(), completed });
         resolve();
       };
-      const timer = setTimeout(() => {
-        settle(true);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id, price: 42 }));
-      }, Number.isFinite(ms) ? ms : 0);
+      const timer = setTimeout(
+        () => {
+          settle(true);
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id, price: 42 }));
+        },
+        Number.isFinite(ms) ? ms : 0,
+      );
       res.on('close', () => {
         if (res.writableFinished) return;
         clearTimeout(timer);

@@ -18,6 +18,9 @@ export interface Track {
 
 /** The `Track` of request `id` at `where`. */
 export function track(meter: Meter, id: string, where: Where): Track {
-  const t = (kind: Segment['kind']) => <T>(label: string, run: () => Promise<T>) => meter.track(id, where, kind, label, run);
+  const t =
+    (kind: Segment['kind']) =>
+    <T>(label: string, run: () => Promise<T>) =>
+      meter.track(id, where, kind, label, run);
   return { step: t('step'), call: t('call'), query: t('query') };
 }

@@ -42,7 +42,12 @@ function parse(): ScenarioOptions {
 const opts = parse();
 console.error('running the naive twin, then the ctxkit twin (about 15 s)…');
 try {
-  const report = await runScenario({ ...opts, log: (line) => { if (/embedded PostgreSQL/.test(line)) console.error(line); } });
+  const report = await runScenario({
+    ...opts,
+    log: (line) => {
+      if (/embedded PostgreSQL/.test(line)) console.error(line);
+    },
+  });
   if ('missing' in report.database && opts.database !== false) {
     console.error(`demo: NO POSTGRESQL — ran without a database: ${report.database.missing}`);
   }

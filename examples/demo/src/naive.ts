@@ -27,18 +27,20 @@ export function naiveFront(env: Env, backUrl: string): RequestListener {
   const app = express();
   app.get('/order', async (req, res) => {
     const id = requestId(req);
-    await env.meter.handle('front', id, async () => {
-      const plan = env.plan(id);
-      const t = track(env.meter, id, 'front');
-      await t.step('auth', () => delay(plan.authMs));
-      const answer = await t.call('GET back', async () => {
-        const r = await fetch(`${backUrl}/order`, { headers: { [ID_HEADER]: id } });
-        return { status: r.status, body: await r.text() };
+    await env.meter
+      .handle('front', id, async () => {
+        const plan = env.plan(id);
+        const t = track(env.meter, id, 'front');
+        await t.step('auth', () => delay(plan.authMs));
+        const answer = await t.call('GET back', async () => {
+          const r = await fetch(`${backUrl}/order`, { headers: { [ID_HEADER]: id } });
+          return { status: r.status, body: await r.text() };
+        });
+        res.status(answer.status).type('application/json').send(answer.body);
+      })
+      .catch(() => {
+        if (!res.headersSent) res.status(502).end();
       });
-      res.status(answer.status).type('application/json').send(answer.body);
-    }).catch(() => {
-      if (!res.headersSent) res.status(502).end();
-    });
   });
   return app;
 }
@@ -48,20 +50,22 @@ export function naiveBack(env: Env, dependencyUrl: string, pool?: pg.Pool): Requ
   const app = new Hono();
   app.get('/order', (c) => {
     const id = c.req.header(ID_HEADER) ?? '?';
-    return env.meter.handle('back', id, async () => {
-      const plan = env.plan(id);
-      const t = track(env.meter, id, 'back');
-      const rows = await (pool ? t.query : t.step)('load', () => loadState(pool, id, plan.loadMs));
-      const quote = await t.call('GET dependency', async () => {
-        const r = await fetch(`${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
-        return (await r.json()) as unknown;
-      });
-      const body = await t.step('render', async () => {
-        await delay(plan.renderMs);
-        return render(rows, quote);
-      });
-      return c.body(body, 200, { 'content-type': 'application/json' });
-    }).catch(() => c.body(null, 502));
+    return env.meter
+      .handle('back', id, async () => {
+        const plan = env.plan(id);
+        const t = track(env.meter, id, 'back');
+        const rows = await (pool ? t.query : t.step)('load', () => loadState(pool, id, plan.loadMs));
+        const quote = await t.call('GET dependency', async () => {
+          const r = await fetch(`${dependencyUrl}/quote?ms=${plan.dependencyMs}`, { headers: { [ID_HEADER]: id } });
+          return (await r.json()) as unknown;
+        });
+        const body = await t.step('render', async () => {
+          await delay(plan.renderMs);
+          return render(rows, quote);
+        });
+        return c.body(body, 200, { 'content-type': 'application/json' });
+      })
+      .catch(() => c.body(null, 502));
   });
   return getRequestListener(app.fetch);
 }

@@ -29,12 +29,18 @@ function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
     ...db((d) => int(d.completedForGone), 'SQL statements that ran to the end anyway'),
     both((r) => ms(r.dependencyMsAfterLeft), 'slow dependency busy for gone clients'),
     both((r) => int(r.dependencyAnsweredForGone), 'dependency answers nobody read'),
-    both((r) => (r.dependencyBudgetMedianMs === undefined ? 'none' : ms(r.dependencyBudgetMedianMs)), 'budget passed to the dependency (median)'),
+    both(
+      (r) => (r.dependencyBudgetMedianMs === undefined ? 'none' : ms(r.dependencyBudgetMedianMs)),
+      'budget passed to the dependency (median)',
+    ),
     [`Zombies while the load ran (peak; zombie = its client left over ${settleMs} ms before)`],
     both((r) => int(r.peakZombieHandlers), 'handlers working for gone clients'),
     both((r) => int(r.peakZombieTimers), 'timers pending for gone clients'),
     ...db((d) => int(d.peakZombieStatements), 'SQL statements running for gone clients'),
-    both((r) => `${mb(r.heapMidRunBytes)}${r.gcExposed ? '' : '*'} (${int(r.zombieHandlersMidRun)} zombies)`, 'heap above baseline at mid-run (after GC)'),
+    both(
+      (r) => `${mb(r.heapMidRunBytes)}${r.gcExposed ? '' : '*'} (${int(r.zombieHandlersMidRun)} zombies)`,
+      'heap above baseline at mid-run (after GC)',
+    ),
     [`When the last client was done (+${settleMs} ms)`],
     both((r) => int(r.zombieHandlersAtLoadEnd), 'handlers still working for gone clients'),
     both((r) => int(r.zombieTimersAtLoadEnd), 'timers pending for gone clients'),
@@ -44,7 +50,10 @@ function rows(n: TwinReport, c: TwinReport, settleMs: number): Row[] {
     both((r) => ms(r.zombieTailMs), 'work for gone clients went on for'),
     ['After draining (every handler returned)'],
     both((r) => int(r.timersAtEnd), 'request timers left'),
-    both((r) => (r.liveContextsAtEnd === undefined ? 'n/a' : `${int(r.liveContextsAtEnd)} / ${opt(r.opsInFlightAtEnd)}`), 'contexts / operations left'),
+    both(
+      (r) => (r.liveContextsAtEnd === undefined ? 'n/a' : `${int(r.liveContextsAtEnd)} / ${opt(r.opsInFlightAtEnd)}`),
+      'contexts / operations left',
+    ),
     ...db((d) => int(d.activeAtEnd), 'SQL statements left in PostgreSQL'),
   ];
 }
@@ -84,16 +93,22 @@ export function verdict(r: ScenarioReport): string {
     `The ctxkit twin is the same code with a context per request that ends when the client leaves:`,
     `its handlers ran on for ${ms(per(c, c.handlerMsAfterLeft))} per abandoned request — the time the disconnect takes to cross two hops`,
     `${c.db ? 'and PostgreSQL takes to confirm the cancel ' : ''}(${ms(c.handlerMsAfterLeft)} in all, ${less(n.handlerMsAfterLeft, c.handlerMsAfterLeft)}) —`,
-    c.db && n.db ? `cancelled its SQL statements inside PostgreSQL (${ms(c.db.msAfterLeft)} of database time for gone clients, ${less(n.db.msAfterLeft, c.db.msAfterLeft)}),` : '',
+    c.db && n.db
+      ? `cancelled its SQL statements inside PostgreSQL (${ms(c.db.msAfterLeft)} of database time for gone clients, ${less(n.db.msAfterLeft, c.db.msAfterLeft)}),`
+      : '',
     `hung up on the dependency (${ms(c.dependencyMsAfterLeft)} spent for gone clients, ${less(n.dependencyMsAfterLeft, c.dependencyMsAfterLeft)}) and passed it the remaining budget;`,
     clean
       ? 'once the load was over it left no timer, context or operation behind.'
       : `once the load was over it left ${int(c.timersAtEnd)} timers, ${opt(c.liveContextsAtEnd)} contexts and ${opt(c.opsInFlightAtEnd)} operations behind — a bug worth reporting.`,
     n.answerP50Ms !== undefined && c.answerP50Ms !== undefined
       ? `Clients who waited got their answer in ${ms(n.answerP50Ms)} (naive) vs ${ms(c.answerP50Ms)} (ctxkit) at the median` +
-        (n.db && n.answerP50Ms > c.answerP50Ms * 1.1 ? ': in the naive twin they queued behind zombie statements for connections of the same pool.' : '.')
+        (n.db && n.answerP50Ms > c.answerP50Ms * 1.1
+          ? ': in the naive twin they queued behind zombie statements for connections of the same pool.'
+          : '.')
       : '',
-  ].filter((x) => x !== '').join(' ');
+  ]
+    .filter((x) => x !== '')
+    .join(' ');
 }
 
 /** The whole printed report. */
@@ -108,7 +123,9 @@ export function formatReport(r: ScenarioReport): string {
       ? `The back service's state is an SQL statement (SELECT pg_sleep) in PostgreSQL (${r.database.source}), pool of ${o.poolSize}.`
       : `No PostgreSQL (${r.database.missing.split('\n')[0]}): a timer stands in for the back service's SQL statement.`,
     `Load took ${(r.naive.loadMs / 1000).toFixed(1)} s (naive) and ${(r.ctxkit.loadMs / 1000).toFixed(1)} s (ctxkit).`,
-  ].join('\n').replace(/, \n/, ', ');
+  ]
+    .join('\n')
+    .replace(/, \n/, ', ');
   const foot = r.naive.gcExposed ? '' : '\n* heap measured without --expose-gc: includes garbage.';
   return `${head}\n\n${table(r.naive, r.ctxkit, o.settleMs)}${foot}\n\n${wrap(verdict(r), 100)}\n`;
 }

@@ -168,14 +168,23 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
   // Context accounting through core's lifecycle hooks (what the leak tracker and inspector use).
   let liveContexts = 0;
   let opsInFlight = 0;
-  const unsubscribe = twin === 'ctxkit'
-    ? subscribe({
-        contextCreated: (_c, _p, kind) => { if (CANCELLABLE.has(kind)) liveContexts++; },
-        contextEnded: () => { liveContexts--; },
-        operationStarted: () => { opsInFlight++; },
-        operationSettled: () => { opsInFlight--; },
-      })
-    : () => {};
+  const unsubscribe =
+    twin === 'ctxkit'
+      ? subscribe({
+          contextCreated: (_c, _p, kind) => {
+            if (CANCELLABLE.has(kind)) liveContexts++;
+          },
+          contextEnded: () => {
+            liveContexts--;
+          },
+          operationStarted: () => {
+            opsInFlight++;
+          },
+          operationSettled: () => {
+            opsInFlight--;
+          },
+        })
+      : () => {};
 
   const heap0 = heapUsed();
   const servers: Running[] = [];
@@ -187,9 +196,9 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     await probe?.start(o.sampleMs);
     const dependency = await listen(meter.instrument('dependency', dependencyHandler(meter, budgets)));
     servers.push(dependency);
-    const back = await listen(twin === 'naive'
-      ? naiveBack(env, dependency.url, pool)
-      : ctxkitBack(env, dependency.url, pool && wrapPool(pool)));
+    const back = await listen(
+      twin === 'naive' ? naiveBack(env, dependency.url, pool) : ctxkitBack(env, dependency.url, pool && wrapPool(pool)),
+    );
     servers.push(back);
     const front = await listen(twin === 'naive' ? naiveFront(env, back.url) : ctxkitFront(env, back.url));
     servers.push(front);
@@ -206,8 +215,13 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
 
     const t0 = meter.now();
     const load = await runLoad({
-      url: front.url, requests: o.requests, concurrency: o.concurrency, seed: o.seed,
-      abandonRate: o.abandonRate, patienceMs: 10_000, meter,
+      url: front.url,
+      requests: o.requests,
+      concurrency: o.concurrency,
+      seed: o.seed,
+      abandonRate: o.abandonRate,
+      patienceMs: 10_000,
+      meter,
       beforeSend: (i) => {
         if (i === Math.floor(o.requests / 2)) {
           heapMidRunBytes = heapUsed() - heap0;
@@ -277,7 +291,10 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       callsCompletedAfterLeft,
       dependencyMsAfterLeft,
       dependencyAnsweredForGone,
-      dependencyBudgetMedianMs: percentile(budgets.filter((b): b is number => b !== undefined), 50),
+      dependencyBudgetMedianMs: percentile(
+        budgets.filter((b): b is number => b !== undefined),
+        50,
+      ),
       answerP50Ms: percentile(load.latencies, 50),
       answerP95Ms: percentile(load.latencies, 95),
       peakZombieHandlers,

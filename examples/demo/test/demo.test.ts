@@ -29,33 +29,49 @@ test('demo scenario: the ctxkit twin stops work for abandoned requests, the naiv
 
   // The naive twin really works for nobody: most abandoned requests still get their dependency
   // answer and their render step after the client left.
-  assert.ok(naive.dependencyAnsweredForGone * 2 >= naive.abandoned,
-    `naive: dependency answers for gone clients ${naive.dependencyAnsweredForGone} of ${naive.abandoned} abandoned`);
-  assert.ok(naive.stepsStartedAfterLeft * 2 >= naive.abandoned,
-    `naive: steps started for gone clients ${naive.stepsStartedAfterLeft} of ${naive.abandoned} abandoned`);
+  assert.ok(
+    naive.dependencyAnsweredForGone * 2 >= naive.abandoned,
+    `naive: dependency answers for gone clients ${naive.dependencyAnsweredForGone} of ${naive.abandoned} abandoned`,
+  );
+  assert.ok(
+    naive.stepsStartedAfterLeft * 2 >= naive.abandoned,
+    `naive: steps started for gone clients ${naive.stepsStartedAfterLeft} of ${naive.abandoned} abandoned`,
+  );
 
   // The ctxkit twin stops: far less work after the client left than the naive twin, per hop.
-  assert.ok(ctxkit.handlerMsAfterLeft * 10 < naive.handlerMsAfterLeft,
-    `handler time after the client left: ctxkit ${ctxkit.handlerMsAfterLeft} vs naive ${naive.handlerMsAfterLeft}`);
-  assert.ok(ctxkit.dependencyMsAfterLeft * 10 < naive.dependencyMsAfterLeft,
-    `dependency time for gone clients: ctxkit ${ctxkit.dependencyMsAfterLeft} vs naive ${naive.dependencyMsAfterLeft}`);
+  assert.ok(
+    ctxkit.handlerMsAfterLeft * 10 < naive.handlerMsAfterLeft,
+    `handler time after the client left: ctxkit ${ctxkit.handlerMsAfterLeft} vs naive ${naive.handlerMsAfterLeft}`,
+  );
+  assert.ok(
+    ctxkit.dependencyMsAfterLeft * 10 < naive.dependencyMsAfterLeft,
+    `dependency time for gone clients: ctxkit ${ctxkit.dependencyMsAfterLeft} vs naive ${naive.dependencyMsAfterLeft}`,
+  );
   // A call can only complete for a gone client in the instant the disconnect is travelling.
-  assert.ok(ctxkit.dependencyAnsweredForGone * 4 <= naive.dependencyAnsweredForGone,
-    `dependency answers for gone clients: ctxkit ${ctxkit.dependencyAnsweredForGone} vs naive ${naive.dependencyAnsweredForGone}`);
+  assert.ok(
+    ctxkit.dependencyAnsweredForGone * 4 <= naive.dependencyAnsweredForGone,
+    `dependency answers for gone clients: ctxkit ${ctxkit.dependencyAnsweredForGone} vs naive ${naive.dependencyAnsweredForGone}`,
+  );
   // On a saturated machine a server can accept a request only after its client has already given
   // up; that handler's first step starts before the disconnect is seen, in both twins. Hence the
   // weak relation here; the time figures above carry the claim.
-  assert.ok(ctxkit.stepsStartedAfterLeft < naive.stepsStartedAfterLeft,
-    `steps started for gone clients: ctxkit ${ctxkit.stepsStartedAfterLeft} vs naive ${naive.stepsStartedAfterLeft}`);
+  assert.ok(
+    ctxkit.stepsStartedAfterLeft < naive.stepsStartedAfterLeft,
+    `steps started for gone clients: ctxkit ${ctxkit.stepsStartedAfterLeft} vs naive ${naive.stepsStartedAfterLeft}`,
+  );
 
   // PostgreSQL, seen from the server: statements for gone clients are cancelled inside it, and
   // none is left running once the load is over.
   if (naive.db && ctxkit.db) {
     assert.ok(naive.db.completedForGone >= 1, 'naive: some statements ran to the end for gone clients');
-    assert.ok(ctxkit.db.completedForGone * 4 <= naive.db.completedForGone,
-      `statements completed for gone clients: ctxkit ${ctxkit.db.completedForGone} vs naive ${naive.db.completedForGone}`);
-    assert.ok(ctxkit.db.msAfterLeft * 4 < naive.db.msAfterLeft,
-      `database time for gone clients: ctxkit ${ctxkit.db.msAfterLeft} vs naive ${naive.db.msAfterLeft}`);
+    assert.ok(
+      ctxkit.db.completedForGone * 4 <= naive.db.completedForGone,
+      `statements completed for gone clients: ctxkit ${ctxkit.db.completedForGone} vs naive ${naive.db.completedForGone}`,
+    );
+    assert.ok(
+      ctxkit.db.msAfterLeft * 4 < naive.db.msAfterLeft,
+      `database time for gone clients: ctxkit ${ctxkit.db.msAfterLeft} vs naive ${naive.db.msAfterLeft}`,
+    );
     assert.equal(ctxkit.db.activeAtEnd, 0);
     assert.equal(naive.db.activeAtEnd, 0);
   }

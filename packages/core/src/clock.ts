@@ -52,8 +52,13 @@ export function onClockChange(fn: (prev: Clock, next: Clock) => void): void {
 }
 
 function validateClock(clock: Clock): void {
-  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' ||
-      typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function') {
+  if (
+    clock === null ||
+    typeof clock !== 'object' ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimer !== 'function' ||
+    typeof clock.clearTimer !== 'function'
+  ) {
     throw new TypeError('installClock: clock must have now(), setTimer(fn, ms, keepAlive) and clearTimer(handle)');
   }
 }

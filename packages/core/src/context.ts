@@ -228,11 +228,12 @@ export class CancelNode extends BaseContext {
     const x = extras(this);
     let p = x.donePromise;
     if (p === undefined) {
-      p = x.donePromise = this._endedBy !== undefined
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-          x.resolveDone = resolve;
-        });
+      p = x.donePromise =
+        this._endedBy !== undefined
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              x.resolveDone = resolve;
+            });
     }
     return p;
   }
@@ -284,7 +285,11 @@ function makeError(s: CancelNode): ContextError {
 }
 
 class ValueNode extends BaseContext {
-  constructor(parent: BaseContext, readonly _key: Key<unknown>, readonly _value: unknown) {
+  constructor(
+    parent: BaseContext,
+    readonly _key: Key<unknown>,
+    readonly _value: unknown,
+  ) {
     super(parent, parent._canceler);
   }
 }
@@ -310,7 +315,10 @@ export class Observer {
   _prev: Observer | undefined = undefined;
   _next: Observer | undefined = undefined;
   _state = OBS_ARMED;
-  constructor(readonly _fn: () => void, readonly _sync: boolean) {}
+  constructor(
+    readonly _fn: () => void,
+    readonly _sync: boolean,
+  ) {}
 
   _notify(): void {
     if (this._state !== OBS_ARMED) return;
@@ -440,7 +448,7 @@ function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): 
       c = sibling;
     }
   }
-  for (let m = notifyHead; m !== undefined;) {
+  for (let m = notifyHead; m !== undefined; ) {
     const following: CancelNode | undefined = m._next;
     m._next = undefined;
     m._notify();
@@ -595,7 +603,9 @@ export function withDeadline(parent: Context, deadline: number | Date, cause?: u
   } else if (typeof deadline === 'number' && !Number.isNaN(deadline)) {
     at = deadline;
   } else {
-    throw new TypeError(`withDeadline: deadline must be epoch milliseconds or a Date, got ${typeof deadline === 'number' ? 'NaN' : describe(deadline)}`);
+    throw new TypeError(
+      `withDeadline: deadline must be epoch milliseconds or a Date, got ${typeof deadline === 'number' ? 'NaN' : describe(deadline)}`,
+    );
   }
   return newScope(parent, 'deadline', at === Infinity ? undefined : at, cause);
 }
@@ -608,8 +618,12 @@ export function withDeadline(parent: Context, deadline: number | Date, cause?: u
  */
 export function fromSignal(parent: Context, signal: AbortSignal): CancelScope {
   checkParent(parent, 'fromSignal');
-  if (signal === null || typeof signal !== 'object' || typeof signal.addEventListener !== 'function' ||
-      typeof signal.aborted !== 'boolean') {
+  if (
+    signal === null ||
+    typeof signal !== 'object' ||
+    typeof signal.addEventListener !== 'function' ||
+    typeof signal.aborted !== 'boolean'
+  ) {
     throw new TypeError(`fromSignal: signal must be an AbortSignal, got ${describe(signal)}`);
   }
   const scope = newScope(parent, 'signal', undefined, undefined);

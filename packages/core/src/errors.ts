@@ -40,8 +40,13 @@ export class DeadlineExceededError extends Error {
 export type ContextError = CanceledError | DeadlineExceededError;
 
 function hasName(e: unknown, name: string): boolean {
-  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === name &&
-    typeof DOMException !== 'undefined' && e instanceof DOMException;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    (e as { name?: unknown }).name === name &&
+    typeof DOMException !== 'undefined' &&
+    e instanceof DOMException
+  );
 }
 
 /**

@@ -77,7 +77,10 @@ export class Group {
     } catch (e) {
       p = Promise.reject(e);
     }
-    p.then(() => this.settle(false, undefined), (e: unknown) => this.settle(true, e));
+    p.then(
+      () => this.settle(false, undefined),
+      (e: unknown) => this.settle(true, e),
+    );
   }
 
   private settle(failed: boolean, error: unknown): void {

@@ -15,8 +15,7 @@ import type { Context } from './context.js';
 import { getClock } from './clock.js';
 
 /** Which constructor made a context. */
-export type ContextKind =
-  | 'background' | 'todo' | 'cancel' | 'timeout' | 'deadline' | 'signal' | 'value' | 'withoutCancel';
+export type ContextKind = 'background' | 'todo' | 'cancel' | 'timeout' | 'deadline' | 'signal' | 'value' | 'withoutCancel';
 
 /** A unit of work reported under a context by `startOperation`. */
 export interface OperationInfo {
@@ -79,7 +78,11 @@ function rethrowLater(e: unknown): void {
 export function emitCreated(ctx: Context, parent: Context | undefined, kind: ContextKind, scope: object | undefined): void {
   for (const h of subscribers) {
     if (h.contextCreated) {
-      try { h.contextCreated(ctx, parent, kind, scope); } catch (e) { rethrowLater(e); }
+      try {
+        h.contextCreated(ctx, parent, kind, scope);
+      } catch (e) {
+        rethrowLater(e);
+      }
     }
   }
 }
@@ -88,7 +91,11 @@ export function emitCreated(ctx: Context, parent: Context | undefined, kind: Con
 export function emitEnded(ctx: Context): void {
   for (const h of subscribers) {
     if (h.contextEnded) {
-      try { h.contextEnded(ctx); } catch (e) { rethrowLater(e); }
+      try {
+        h.contextEnded(ctx);
+      } catch (e) {
+        rethrowLater(e);
+      }
     }
   }
 }
@@ -97,14 +104,22 @@ const NOOP_HANDLE: OperationHandle = { end() {} };
 
 class Operation implements OperationInfo, OperationHandle {
   private ended = false;
-  constructor(readonly ctx: Context, readonly label: string, readonly startedAt: number) {}
+  constructor(
+    readonly ctx: Context,
+    readonly label: string,
+    readonly startedAt: number,
+  ) {}
   end(error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
     const failed = arguments.length > 0;
     for (const h of subscribers) {
       if (h.operationSettled) {
-        try { h.operationSettled(this, failed, error); } catch (e) { rethrowLater(e); }
+        try {
+          h.operationSettled(this, failed, error);
+        } catch (e) {
+          rethrowLater(e);
+        }
       }
     }
   }
@@ -121,7 +136,11 @@ export function startOperation(ctx: Context, label: string): OperationHandle {
   const op = new Operation(ctx, label, getClock().now());
   for (const h of subscribers) {
     if (h.operationStarted) {
-      try { h.operationStarted(op); } catch (e) { rethrowLater(e); }
+      try {
+        h.operationStarted(op);
+      } catch (e) {
+        rethrowLater(e);
+      }
     }
   }
   return op;

@@ -2,8 +2,18 @@ import { describe, test, afterEach, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  background, withCancel, withTimeout, withDeadline, withValue, withoutCancel, createKey, cause, remaining,
-  DeadlineExceededError, CanceledError, isDeadlineExceeded,
+  background,
+  withCancel,
+  withTimeout,
+  withDeadline,
+  withValue,
+  withoutCancel,
+  createKey,
+  cause,
+  remaining,
+  DeadlineExceededError,
+  CanceledError,
+  isDeadlineExceeded,
 } from '@ctxkit/core';
 import { pendingDeadlines, linkedChildren } from '@ctxkit/core/diagnostics';
 import { fakeClock, isLive, type FakeClock } from './fake-clock.js';
@@ -105,9 +115,13 @@ describe('withTimeout / withDeadline', () => {
   });
 
   test('a deadline already past gives a context born ended with DeadlineExceededError', () => {
-    for (const s of [withTimeout(background(), 0), withTimeout(background(), -5),
-      withDeadline(background(), clock.now() - 1), withDeadline(background(), new Date(clock.now())),
-      withDeadline(background(), -Infinity)]) {
+    for (const s of [
+      withTimeout(background(), 0),
+      withTimeout(background(), -5),
+      withDeadline(background(), clock.now() - 1),
+      withDeadline(background(), new Date(clock.now())),
+      withDeadline(background(), -Infinity),
+    ]) {
       assert.ok(s.ctx.err instanceof DeadlineExceededError);
     }
     assert.equal(pendingDeadlines(), 0);
@@ -128,7 +142,10 @@ describe('withTimeout / withDeadline', () => {
     const MAX = 0x7fffffff;
     const days30 = 30 * 24 * 3600 * 1000;
     const s = withTimeout(background(), days30);
-    assert.ok(clock.dues().every((at) => at - clock.now() <= MAX), 'no timer longer than a platform timer holds');
+    assert.ok(
+      clock.dues().every((at) => at - clock.now() <= MAX),
+      'no timer longer than a platform timer holds',
+    );
     clock.tick(MAX);
     assert.ok(isLive(s.ctx), 'still live after the first segment');
     assert.equal(pendingDeadlines(), 1);

@@ -21,7 +21,17 @@ function controllable() {
       ctx.signal.addEventListener('abort', () => rej(ctx.err), { once: true });
     });
   };
-  return { task, resolve: () => resolve(), reject: (e: Error) => reject(e), get started() { return started; }, get ctx() { return sawCtx; } };
+  return {
+    task,
+    resolve: () => resolve(),
+    reject: (e: Error) => reject(e),
+    get started() {
+      return started;
+    },
+    get ctx() {
+      return sawCtx;
+    },
+  };
 }
 
 describe('Group', () => {
@@ -34,7 +44,9 @@ describe('Group', () => {
     g.go(b.task);
     assert.equal(a.ctx, g.ctx);
     let waited = false;
-    const w = g.wait().then(() => { waited = true; });
+    const w = g.wait().then(() => {
+      waited = true;
+    });
     a.resolve();
     await new Promise((r) => setImmediate(r));
     assert.equal(waited, false, 'wait() waits for every task');
@@ -50,8 +62,12 @@ describe('Group', () => {
     const slow = controllable();
     g.go(slow.task);
     const boom = new Error('first');
-    g.go(async () => { throw boom; });
-    g.go(async () => { throw new Error('second'); });
+    g.go(async () => {
+      throw boom;
+    });
+    g.go(async () => {
+      throw new Error('second');
+    });
     await assert.rejects(g.wait(), (e) => e === boom);
     assert.equal(cause(g.ctx), boom);
     assert.ok(isContextError(g.ctx.err));
@@ -67,7 +83,9 @@ describe('Group', () => {
       slowSettled = true;
       void ctx;
     });
-    g.go(async () => { throw new Error('x'); });
+    g.go(async () => {
+      throw new Error('x');
+    });
     await assert.rejects(g.wait());
     assert.ok(slowSettled);
   });
@@ -107,7 +125,9 @@ describe('Group', () => {
     const g = new Group(parent.ctx, { limit: 1 });
     let secondStarted = false;
     g.go((ctx) => sleep(ctx, 60_000).catch(() => {}));
-    g.go(async () => { secondStarted = true; });
+    g.go(async () => {
+      secondStarted = true;
+    });
     parent.cancel('shutdown');
     await assert.rejects(g.wait(), (e) => e === g.ctx.err);
     assert.equal(secondStarted, false);
@@ -116,7 +136,9 @@ describe('Group', () => {
 
   test('a synchronous throw counts as a rejection', async () => {
     const g = new Group(background());
-    g.go(() => { throw new Error('sync'); });
+    g.go(() => {
+      throw new Error('sync');
+    });
     await assert.rejects(g.wait(), /sync/);
   });
 
@@ -135,23 +157,26 @@ describe('Group', () => {
 
   test('a limited Group of tasks with their own timeouts is cancellation-safe at every point', async () => {
     const finished: string[] = [];
-    const result = await assertCancellationSafe(async (ctx) => {
-      finished.length = 0;
-      const g = new Group(ctx, { limit: 2 });
-      for (const name of ['a', 'b', 'c']) {
-        g.go(async (gctx) => {
-          const step = withTimeout(gctx, 1_000);
-          try {
-            await sleep(step.ctx, 2);
-            await race(step.ctx, Promise.resolve(name));
-            finished.push(name);
-          } finally {
-            step.cancel();
-          }
-        });
-      }
-      await g.wait();
-    }, { invariant: () => assert.ok(finished.length <= 3) });
+    const result = await assertCancellationSafe(
+      async (ctx) => {
+        finished.length = 0;
+        const g = new Group(ctx, { limit: 2 });
+        for (const name of ['a', 'b', 'c']) {
+          g.go(async (gctx) => {
+            const step = withTimeout(gctx, 1_000);
+            try {
+              await sleep(step.ctx, 2);
+              await race(step.ctx, Promise.resolve(name));
+              finished.push(name);
+            } finally {
+              step.cancel();
+            }
+          });
+        }
+        await g.wait();
+      },
+      { invariant: () => assert.ok(finished.length <= 3) },
+    );
     assert.ok(result.points >= 3, `expected points across the three tasks, got ${result.points}`);
   });
 });

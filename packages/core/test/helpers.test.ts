@@ -2,8 +2,20 @@ import { describe, test, afterEach, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  background, withCancel, withTimeout, withoutCancel, afterFunc, fromSignal, sleep, race, cause,
-  CanceledError, DeadlineExceededError, isCanceled, isDeadlineExceeded, isContextError,
+  background,
+  withCancel,
+  withTimeout,
+  withoutCancel,
+  afterFunc,
+  fromSignal,
+  sleep,
+  race,
+  cause,
+  CanceledError,
+  DeadlineExceededError,
+  isCanceled,
+  isDeadlineExceeded,
+  isContextError,
 } from '@ctxkit/core';
 import { linkedChildren } from '@ctxkit/core/diagnostics';
 import { fakeClock, type FakeClock } from './fake-clock.js';
@@ -39,7 +51,9 @@ describe('afterFunc', () => {
     const s = withCancel(background());
     s.cancel();
     let ran = false;
-    const stop = afterFunc(s.ctx, () => { ran = true; });
+    const stop = afterFunc(s.ctx, () => {
+      ran = true;
+    });
     await tick();
     assert.ok(ran);
     assert.equal(stop(), false);
@@ -48,7 +62,9 @@ describe('afterFunc', () => {
   test('stop() returns true only if it prevented fn, and unlinks it', async () => {
     const s = withCancel(background());
     let ran = false;
-    const stop = afterFunc(s.ctx, () => { ran = true; });
+    const stop = afterFunc(s.ctx, () => {
+      ran = true;
+    });
     assert.equal(linkedChildren(s.ctx), 1);
     assert.equal(stop(), true);
     assert.equal(linkedChildren(s.ctx), 0);
@@ -61,7 +77,9 @@ describe('afterFunc', () => {
   test('stop() after cancel but before fn ran still prevents it', async () => {
     const s = withCancel(background());
     let ran = false;
-    const stop = afterFunc(s.ctx, () => { ran = true; });
+    const stop = afterFunc(s.ctx, () => {
+      ran = true;
+    });
     s.cancel();
     assert.equal(stop(), true);
     await tick();
@@ -82,7 +100,9 @@ describe('afterFunc', () => {
 
   test('on a context that never ends, fn never runs', async () => {
     let ran = false;
-    const stop = afterFunc(withoutCancel(background()), () => { ran = true; });
+    const stop = afterFunc(withoutCancel(background()), () => {
+      ran = true;
+    });
     await tick();
     assert.equal(ran, false);
     assert.equal(stop(), true);
@@ -118,8 +138,14 @@ describe('fromSignal', () => {
     const sig = ac.signal;
     const origAdd = sig.addEventListener.bind(sig);
     const origRemove = sig.removeEventListener.bind(sig);
-    sig.addEventListener = ((...a: Parameters<typeof origAdd>) => { added++; origAdd(...a); }) as typeof sig.addEventListener;
-    sig.removeEventListener = ((...a: Parameters<typeof origRemove>) => { removed++; origRemove(...a); }) as typeof sig.removeEventListener;
+    sig.addEventListener = ((...a: Parameters<typeof origAdd>) => {
+      added++;
+      origAdd(...a);
+    }) as typeof sig.addEventListener;
+    sig.removeEventListener = ((...a: Parameters<typeof origRemove>) => {
+      removed++;
+      origRemove(...a);
+    }) as typeof sig.removeEventListener;
     const a = fromSignal(background(), sig);
     a.cancel();
     const parent = withCancel(background());
@@ -139,7 +165,9 @@ describe('sleep', () => {
   test('resolves after ms on the installed clock and leaves no timer or listener', async () => {
     const s = withCancel(background());
     let done = false;
-    const p = sleep(s.ctx, 100).then(() => { done = true; });
+    const p = sleep(s.ctx, 100).then(() => {
+      done = true;
+    });
     assert.equal(linkedChildren(s.ctx), 1);
     clock.tick(99);
     await tick();
@@ -155,7 +183,9 @@ describe('sleep', () => {
     const MAX = 0x7fffffff;
     const s = withCancel(background());
     let done = false;
-    const p = sleep(s.ctx, MAX + 1000).then(() => { done = true; });
+    const p = sleep(s.ctx, MAX + 1000).then(() => {
+      done = true;
+    });
     assert.ok(clock.dues().every((at) => at - clock.now() <= MAX));
     clock.tick(MAX);
     await tick();
@@ -203,7 +233,9 @@ describe('race', () => {
   test('rejects with ctx.err when ctx ends first; a later rejection is handled', async () => {
     const s = withCancel(background());
     let rejectLater!: (e: Error) => void;
-    const work = new Promise<number>((_, rej) => { rejectLater = rej; });
+    const work = new Promise<number>((_, rej) => {
+      rejectLater = rej;
+    });
     const p = race(s.ctx, work);
     s.cancel();
     await assert.rejects(p, (e) => e === s.ctx.err);

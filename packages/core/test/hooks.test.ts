@@ -3,8 +3,18 @@ import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { spawnSync } from 'node:child_process';
 import {
-  background, withCancel, withTimeout, withValue, withoutCancel, createKey, subscribe, startOperation,
-  sleep, type Context, type ContextKind, type OperationInfo,
+  background,
+  withCancel,
+  withTimeout,
+  withValue,
+  withoutCancel,
+  createKey,
+  subscribe,
+  startOperation,
+  sleep,
+  type Context,
+  type ContextKind,
+  type OperationInfo,
 } from '@ctxkit/core';
 import { runWith, current, currentOrUndefined, enableDiagnosticsChannel, channels } from '@ctxkit/core/node';
 import { leakCheckAfterAll } from '@ctxkit/testing';
@@ -24,7 +34,10 @@ describe('lifecycle hooks', () => {
       const v = withValue(root.ctx, createKey('k'), 1);
       const t = withTimeout(v, 1000);
       const d = withoutCancel(t.ctx);
-      assert.deepEqual(created.map((c) => c[2]), ['cancel', 'value', 'timeout', 'withoutCancel']);
+      assert.deepEqual(
+        created.map((c) => c[2]),
+        ['cancel', 'value', 'timeout', 'withoutCancel'],
+      );
       assert.equal(created[0]![3], root);
       assert.equal(created[2]![1], v);
       assert.equal(created[3]![3], undefined);
@@ -50,9 +63,18 @@ describe('lifecycle hooks', () => {
       op.end(new Error('ignored: end runs once'));
       s.cancel();
       await sleep(s.ctx, 10).catch(() => {});
-      assert.deepEqual(started.map((o) => o.label), ['custom', 'sleep']);
+      assert.deepEqual(
+        started.map((o) => o.label),
+        ['custom', 'sleep'],
+      );
       assert.equal(started[1]!.ctx.err, s.ctx.err, 'the explorer can see sleep was called on an ended ctx');
-      assert.deepEqual(settled.map(([o, f]) => [o.label, f]), [['custom', false], ['sleep', true]]);
+      assert.deepEqual(
+        settled.map(([o, f]) => [o.label, f]),
+        [
+          ['custom', false],
+          ['sleep', true],
+        ],
+      );
     } finally {
       off();
     }

@@ -2,8 +2,20 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLive } from './fake-clock.js';
 import {
-  background, todo, withCancel, withValue, withoutCancel, createKey, cause, isContext,
-  CanceledError, DeadlineExceededError, isCanceled, isContextError, withTimeout, type Context,
+  background,
+  todo,
+  withCancel,
+  withValue,
+  withoutCancel,
+  createKey,
+  cause,
+  isContext,
+  CanceledError,
+  DeadlineExceededError,
+  isCanceled,
+  isContextError,
+  withTimeout,
+  type Context,
 } from '@ctxkit/core';
 import { linkedChildren } from '@ctxkit/core/diagnostics';
 import { leakCheckAfterAll } from '@ctxkit/testing';
@@ -11,7 +23,10 @@ import { leakCheckAfterAll } from '@ctxkit/testing';
 leakCheckAfterAll(after); // every test in this file must leave no live context, lost cancel or zombie work
 
 describe('background() and todo()', () => {
-  for (const [name, root] of [['background', background()], ['todo', todo()]] as const) {
+  for (const [name, root] of [
+    ['background', background()],
+    ['todo', todo()],
+  ] as const) {
     test(`${name}: never ends, no deadline, no values, signal never aborts`, () => {
       assert.ok(isLive(root));
       assert.equal(root.deadline, undefined);
@@ -38,7 +53,10 @@ describe('withCancel', () => {
     assert.equal(s.ctx.err.name, 'AbortError');
     assert.ok(isCanceled(s.ctx.err));
     assert.ok(isContextError(s.ctx.err));
-    assert.throws(() => s.ctx.throwIfDone(), (e) => e === s.ctx.err);
+    assert.throws(
+      () => s.ctx.throwIfDone(),
+      (e) => e === s.ctx.err,
+    );
   });
 
   test('err is the same object on every read', () => {
@@ -132,7 +150,8 @@ describe('withCancel', () => {
     let ref: WeakRef<Context> | undefined;
     (() => {
       const c = withCancel(p.ctx);
-      void c.ctx.signal; void c.ctx.done; // observed children too
+      void c.ctx.signal;
+      void c.ctx.done; // observed children too
       ref = new WeakRef(c.ctx);
       c.cancel();
     })();
@@ -272,7 +291,10 @@ describe('bad input', () => {
   const notContexts: unknown[] = [undefined, null, {}, 'ctx', 1, new AbortController().signal];
   test('a missing or non-context parent throws TypeError naming the function', () => {
     for (const bad of notContexts) {
-      assert.throws(() => withCancel(bad as Context), (e: Error) => e instanceof TypeError && /withCancel: parent must be a Context/.test(e.message));
+      assert.throws(
+        () => withCancel(bad as Context),
+        (e: Error) => e instanceof TypeError && /withCancel: parent must be a Context/.test(e.message),
+      );
       assert.throws(() => withoutCancel(bad as Context), TypeError);
       assert.throws(() => withValue(bad as Context, createKey('k'), 1), TypeError);
       assert.throws(() => cause(bad as Context), TypeError);

@@ -49,7 +49,12 @@ export interface SetScore {
   overall: Score;
 }
 
-interface Label { file: string; line: number; rule: string; matched: boolean }
+interface Label {
+  file: string;
+  line: number;
+  rule: string;
+  matched: boolean;
+}
 
 function score(tp: number, fp: number, fn: number): Score {
   return { tp, fp, fn, precision: tp + fp === 0 ? 1 : tp / (tp + fp), recall: tp + fn === 0 ? 1 : tp / (tp + fn) };
@@ -57,7 +62,9 @@ function score(tp: number, fp: number, fn: number): Score {
 
 /** Lints the corpus and scores the findings against the labels. */
 export async function runCorpus(): Promise<CorpusReport> {
-  const files = readdirSync(corpusDir).filter((f) => /\.(ts|js)$/.test(f)).sort();
+  const files = readdirSync(corpusDir)
+    .filter((f) => /\.(ts|js)$/.test(f))
+    .sort();
   const labels: Label[] = [];
   const holdoutFiles = new Set<string>();
   const independentFiles = new Set<string>();
@@ -73,7 +80,10 @@ export async function runCorpus(): Promise<CorpusReport> {
       const m = /\/\/ expect: ([\w\-, ]+)$/.exec(text);
       if (!m) return;
       labeled = true;
-      for (const rule of m[1]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const rule of m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         if (!(rule in rules)) throw new Error(`${file}:${i + 1}: unknown rule in label: ${rule}`);
         labels.push({ file, line: i + 1, rule, matched: false });
       }
@@ -149,14 +159,21 @@ export async function runCorpus(): Promise<CorpusReport> {
     iFp += f;
     iFn += il.length - t;
   }
-  const independent: SetScore = { files: independentFiles.size, cleanFiles: independentClean, perRule: iPerRule, overall: score(iTp, iFp, iFn) };
+  const independent: SetScore = {
+    files: independentFiles.size,
+    cleanFiles: independentClean,
+    perRule: iPerRule,
+    overall: score(iTp, iFp, iFn),
+  };
   return { files: files.length, cleanFiles, perRule, overall: score(tp, fp, fn), mistakes, fatal, holdout, independent };
 }
 
 /** The report as a Markdown table. */
 export function formatReport(r: CorpusReport): string {
   const f = (x: number): string => x.toFixed(2);
-  const rows = Object.entries(r.perRule).map(([rule, s]) => `| ${rule} | ${s.tp + s.fn} | ${s.tp} | ${s.fp} | ${s.fn} | ${f(s.precision)} | ${f(s.recall)} |`);
+  const rows = Object.entries(r.perRule).map(
+    ([rule, s]) => `| ${rule} | ${s.tp + s.fn} | ${s.tp} | ${s.fp} | ${s.fn} | ${f(s.precision)} | ${f(s.recall)} |`,
+  );
   const o = r.overall;
   const i = r.independent.overall;
   return [
@@ -173,7 +190,9 @@ export function formatReport(r: CorpusReport): string {
     '',
     '| rule | labeled | TP | FP | FN | precision | recall |',
     '|---|---:|---:|---:|---:|---:|---:|',
-    ...Object.entries(r.independent.perRule).map(([rule, s]) => `| ${rule} | ${s.tp + s.fn} | ${s.tp} | ${s.fp} | ${s.fn} | ${f(s.precision)} | ${f(s.recall)} |`),
+    ...Object.entries(r.independent.perRule).map(
+      ([rule, s]) => `| ${rule} | ${s.tp + s.fn} | ${s.tp} | ${s.fp} | ${s.fn} | ${f(s.precision)} | ${f(s.recall)} |`,
+    ),
     `| **overall** | ${i.tp + i.fn} | ${i.tp} | ${i.fp} | ${i.fn} | **${f(i.precision)}** | **${f(i.recall)}** |`,
   ].join('\n');
 }

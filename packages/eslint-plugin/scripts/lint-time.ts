@@ -18,7 +18,12 @@ const config = [
   { files: ['**/*.ts'], languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: repoRoot } } },
   ...(mode === 'ctxkit' ? [{ ...plugin.configs.recommended, files: ['**/*.ts'] }] : []),
 ];
-const eslint = new ESLint({ cwd: repoRoot, overrideConfigFile: true, overrideConfig: config as ESLint.Options['overrideConfig'], stats: true });
+const eslint = new ESLint({
+  cwd: repoRoot,
+  overrideConfigFile: true,
+  overrideConfig: config as ESLint.Options['overrideConfig'],
+  stats: true,
+});
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const results = await eslint.lintFiles(['packages/*/src/**/*.ts']);

@@ -25,7 +25,11 @@ Options:
 Exit status: 0 no findings, 1 findings, 2 usage error or unparseable files.`;
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
-export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -96,7 +100,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const fatal = results.reduce((n, r) => n + r.fatalErrorCount, 0);
   const findings = results.reduce((n, r) => n + r.errorCount + r.warningCount, 0) - fatal;
   if (fatal > 0) {
-    err.write(`ctxkit-lint: ${fatal} file(s) could not be parsed (see above); a file outside every tsconfig.json "include" cannot be type-checked.\n`);
+    err.write(
+      `ctxkit-lint: ${fatal} file(s) could not be parsed (see above); a file outside every tsconfig.json "include" cannot be type-checked.\n`,
+    );
     return 2;
   }
   if (findings === 0 && values.format === 'stylish') err.write(`ctxkit-lint: ${results.length} file(s), no findings\n`);

@@ -22,7 +22,15 @@ function run(dir: string, ...args: string[]): { status: number | null; stdout: s
 }
 
 const tsconfig = JSON.stringify({
-  compilerOptions: { target: 'ES2022', lib: ['ES2022', 'DOM'], module: 'ESNext', moduleResolution: 'Bundler', strict: true, noEmit: true, types: [] },
+  compilerOptions: {
+    target: 'ES2022',
+    lib: ['ES2022', 'DOM'],
+    module: 'ESNext',
+    moduleResolution: 'Bundler',
+    strict: true,
+    noEmit: true,
+    types: [],
+  },
   include: ['*.ts'],
 });
 
@@ -79,7 +87,10 @@ test('ctxkit-lint --format json prints machine-readable results', () => {
     const r = run(dir, '--format', 'json', 'api.ts');
     assert.equal(r.status, 1, r.stderr);
     const results = JSON.parse(r.stdout) as Array<{ messages: Array<{ ruleId: string; line: number }> }>;
-    assert.deepEqual(results[0]!.messages.map((m) => [m.ruleId, m.line]), [['ctxkit/pass-context', 2]]);
+    assert.deepEqual(
+      results[0]!.messages.map((m) => [m.ruleId, m.line]),
+      [['ctxkit/pass-context', 2]],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,23 +15,27 @@ runRule(typedTester(), 'no-background-in-scope', rule, {
   invalid: [
     {
       code: head + `export function f(ctx: Context) { return background(); }`,
-      errors: [{
-        messageId: 'root',
-        suggestions: [
-          { messageId: 'useContext', output: head + `export function f(ctx: Context) { return ctx; }` },
-          { messageId: 'useWithoutCancel', output: head + `export function f(ctx: Context) { return withoutCancel(ctx); }` },
-        ],
-      }],
+      errors: [
+        {
+          messageId: 'root',
+          suggestions: [
+            { messageId: 'useContext', output: head + `export function f(ctx: Context) { return ctx; }` },
+            { messageId: 'useWithoutCancel', output: head + `export function f(ctx: Context) { return withoutCancel(ctx); }` },
+          ],
+        },
+      ],
     },
     {
       code: head + `export function f(ctx: Context) { return () => todo(); }`,
-      errors: [{
-        messageId: 'root',
-        suggestions: [
-          { messageId: 'useContext', output: head + `export function f(ctx: Context) { return () => ctx; }` },
-          { messageId: 'useWithoutCancel', output: head + `export function f(ctx: Context) { return () => withoutCancel(ctx); }` },
-        ],
-      }],
+      errors: [
+        {
+          messageId: 'root',
+          suggestions: [
+            { messageId: 'useContext', output: head + `export function f(ctx: Context) { return () => ctx; }` },
+            { messageId: 'useWithoutCancel', output: head + `export function f(ctx: Context) { return () => withoutCancel(ctx); }` },
+          ],
+        },
+      ],
     },
     {
       code: `export async function f(signal: AbortSignal) { const ac = new AbortController(); setTimeout(() => ac.abort(), 5000); return fetch('u', { signal: ac.signal }); }`,

@@ -18,9 +18,20 @@ import type { Context } from '@ctxkit/core';
 export function f(ctx: Context) { return [ctx, new pg.Client({ statement_timeout: 30_000 })]; }`,
   ],
   invalid: [
-    { code: head + `export async function f(ctx: Context) { return http.get('u', { signal: ctx.signal, timeout: 5000 }); }`, errors: [{ messageId: 'double', data: { option: 'timeout' } }] },
-    { code: head + `export async function f(ctx: Context) { return query(ctx, { text: 'select 1', query_timeout: 2000 }); }`, errors: [{ messageId: 'double', data: { option: 'query_timeout' } }] },
-    { code: head + `export async function f(ctx: Context) { return fetch('u', { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(1000)]) }); }`, errors: [{ messageId: 'anyTimeout' }] },
+    {
+      code: head + `export async function f(ctx: Context) { return http.get('u', { signal: ctx.signal, timeout: 5000 }); }`,
+      errors: [{ messageId: 'double', data: { option: 'timeout' } }],
+    },
+    {
+      code: head + `export async function f(ctx: Context) { return query(ctx, { text: 'select 1', query_timeout: 2000 }); }`,
+      errors: [{ messageId: 'double', data: { option: 'query_timeout' } }],
+    },
+    {
+      code:
+        head +
+        `export async function f(ctx: Context) { return fetch('u', { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(1000)]) }); }`,
+      errors: [{ messageId: 'anyTimeout' }],
+    },
     // a pg client made for this function's work, with its own client-side query_timeout
     {
       code: `import pg from 'pg';

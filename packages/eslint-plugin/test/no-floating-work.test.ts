@@ -20,19 +20,37 @@ runRule(typedTester(), 'no-floating-work', rule, {
     // no context in scope
     head + `export function f(xs: string[]) { xs.forEach(async (x) => { await flush(); console.log(x); }); }`,
     // deliberately detached
-    head + `export function f(ctx: Context, xs: string[]) { const bg = withoutCancel(ctx); xs.forEach((x) => audit(bg, x).catch(() => {})); }`,
+    head +
+      `export function f(ctx: Context, xs: string[]) { const bg = withoutCancel(ctx); xs.forEach((x) => audit(bg, x).catch(() => {})); }`,
   ],
   invalid: [
     {
       code: head + `export async function f(ctx: Context) { audit(ctx, 'x'); }`,
-      errors: [{ messageId: 'floating', suggestions: [{ messageId: 'addAwait', output: head + `export async function f(ctx: Context) { await audit(ctx, 'x'); }` }] }],
+      errors: [
+        {
+          messageId: 'floating',
+          suggestions: [{ messageId: 'addAwait', output: head + `export async function f(ctx: Context) { await audit(ctx, 'x'); }` }],
+        },
+      ],
     },
     { code: head + `export function f(ctx: Context) { void audit(ctx, 'x'); }`, errors: [{ messageId: 'floating' }] },
     { code: head + `export function f(ctx: Context) { audit(ctx, 'x').catch(() => {}); }`, errors: [{ messageId: 'floating' }] },
-    { code: head + `export function f(signal: AbortSignal) { fetch('u', { signal }).then((r) => r.text()); }`, errors: [{ messageId: 'floating' }] },
+    {
+      code: head + `export function f(signal: AbortSignal) { fetch('u', { signal }).then((r) => r.text()); }`,
+      errors: [{ messageId: 'floating' }],
+    },
     // forEach drops the promise each async callback returns
-    { code: head + `export async function f(ctx: Context, xs: string[]) { xs.forEach(async (x) => { await audit(ctx, x); }); }`, errors: [{ messageId: 'floatingEach' }] },
-    { code: head + `export function f(ctx: Context, xs: Set<string>) { xs.forEach((x) => audit(ctx, x)); }`, errors: [{ messageId: 'floatingEach' }] },
-    { code: head + `export async function f(ctx: Context, xs: string[]) { xs.map((x) => audit(ctx, x)); }`, errors: [{ messageId: 'floatingEach', data: { method: 'A discarded `map`' } }] },
+    {
+      code: head + `export async function f(ctx: Context, xs: string[]) { xs.forEach(async (x) => { await audit(ctx, x); }); }`,
+      errors: [{ messageId: 'floatingEach' }],
+    },
+    {
+      code: head + `export function f(ctx: Context, xs: Set<string>) { xs.forEach((x) => audit(ctx, x)); }`,
+      errors: [{ messageId: 'floatingEach' }],
+    },
+    {
+      code: head + `export async function f(ctx: Context, xs: string[]) { xs.map((x) => audit(ctx, x)); }`,
+      errors: [{ messageId: 'floatingEach', data: { method: 'A discarded `map`' } }],
+    },
   ],
 });

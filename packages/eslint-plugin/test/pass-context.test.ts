@@ -9,7 +9,8 @@ runRule(typedTester(), 'pass-context', rule, {
     head + `export async function f(ctx: Context) { return fetch('http://x', { signal: ctx.signal }); }`,
     head + `export async function f(ctx: Context) { await sleep(ctx, 10); return loadUser(ctx, 'a'); }` + load,
     head + `export async function f(ctx: Context) { using s = withTimeout(ctx, 10); return loadUser(s.ctx, 'a'); }` + load,
-    head + `export async function f(ctx: Context) { const { ctx: c, cancel } = withTimeout(ctx, 10); try { return await fetch('u', { signal: c.signal }); } finally { cancel(); } }`,
+    head +
+      `export async function f(ctx: Context) { const { ctx: c, cancel } = withTimeout(ctx, 10); try { return await fetch('u', { signal: c.signal }); } finally { cancel(); } }`,
     head + `export async function f(ctx: Context) { return loadUser(withoutCancel(ctx), 'a'); }` + load,
     // no context in scope: nothing to pass
     head + `export async function f() { return fetch('http://x'); }`,
@@ -30,28 +31,84 @@ runRule(typedTester(), 'pass-context', rule, {
   invalid: [
     {
       code: head + `export async function f(ctx: Context) { return fetch('http://x'); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: head + `export async function f(ctx: Context) { return fetch('http://x', { signal: ctx.signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output: head + `export async function f(ctx: Context) { return fetch('http://x', { signal: ctx.signal }); }`,
+            },
+          ],
+        },
+      ],
     },
     {
       code: head + `export async function f(ctx: Context) { return fetch('http://x', { method: 'POST' }); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: head + `export async function f(ctx: Context) { return fetch('http://x', { method: 'POST', signal: ctx.signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output: head + `export async function f(ctx: Context) { return fetch('http://x', { method: 'POST', signal: ctx.signal }); }`,
+            },
+          ],
+        },
+      ],
     },
     {
       code: head + `export async function f(ctx: Context) { return loadUser(background(), 'a'); }` + load,
-      errors: [{ messageId: 'fresh', suggestions: [{ messageId: 'passContext', output: head + `export async function f(ctx: Context) { return loadUser(ctx, 'a'); }` + load }] }],
+      errors: [
+        {
+          messageId: 'fresh',
+          suggestions: [
+            { messageId: 'passContext', output: head + `export async function f(ctx: Context) { return loadUser(ctx, 'a'); }` + load },
+          ],
+        },
+      ],
     },
     {
       code: head + `export async function f(ctx: Context) { return loadUser(todo(), 'a'); }` + load,
-      errors: [{ messageId: 'fresh', suggestions: [{ messageId: 'passContext', output: head + `export async function f(ctx: Context) { return loadUser(ctx, 'a'); }` + load }] }],
+      errors: [
+        {
+          messageId: 'fresh',
+          suggestions: [
+            { messageId: 'passContext', output: head + `export async function f(ctx: Context) { return loadUser(ctx, 'a'); }` + load },
+          ],
+        },
+      ],
     },
     {
       code: head + `export async function f(signal: AbortSignal) { return fetch('http://x', { signal: AbortSignal.timeout(100) }); }`,
-      errors: [{ messageId: 'fresh', suggestions: [{ messageId: 'passContext', output: head + `export async function f(signal: AbortSignal) { return fetch('http://x', { signal: signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'fresh',
+          suggestions: [
+            {
+              messageId: 'passContext',
+              output: head + `export async function f(signal: AbortSignal) { return fetch('http://x', { signal: signal }); }`,
+            },
+          ],
+        },
+      ],
     },
     {
       // a closure inside a function with a context
       code: head + `export async function f(ctx: Context, ids: string[]) { return Promise.all(ids.map((id) => fetch('/u/' + id))); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: head + `export async function f(ctx: Context, ids: string[]) { return Promise.all(ids.map((id) => fetch('/u/' + id, { signal: ctx.signal }))); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output:
+                head +
+                `export async function f(ctx: Context, ids: string[]) { return Promise.all(ids.map((id) => fetch('/u/' + id, { signal: ctx.signal }))); }`,
+            },
+          ],
+        },
+      ],
     },
     {
       code: `import { readFile } from 'node:fs/promises';\nexport async function f(opts: { signal?: AbortSignal }, p: string) { return readFile(p, 'utf8'); }`,
@@ -59,16 +116,46 @@ runRule(typedTester(), 'pass-context', rule, {
     },
     {
       code: `import { once } from 'node:events';\nimport type { EventEmitter } from 'node:events';\nexport async function f(signal: AbortSignal, ee: EventEmitter) { await once(ee, 'ready'); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `import { once } from 'node:events';\nimport type { EventEmitter } from 'node:events';\nexport async function f(signal: AbortSignal, ee: EventEmitter) { await once(ee, 'ready', { signal: signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output: `import { once } from 'node:events';\nimport type { EventEmitter } from 'node:events';\nexport async function f(signal: AbortSignal, ee: EventEmitter) { await once(ee, 'ready', { signal: signal }); }`,
+            },
+          ],
+        },
+      ],
     },
     {
       code: `import { execFile } from 'node:child_process';\nexport function f(signal: AbortSignal) { return execFile('ls', ['-l'], { cwd: '/' }); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `import { execFile } from 'node:child_process';\nexport function f(signal: AbortSignal) { return execFile('ls', ['-l'], { cwd: '/', signal: signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output: `import { execFile } from 'node:child_process';\nexport function f(signal: AbortSignal) { return execFile('ls', ['-l'], { cwd: '/', signal: signal }); }`,
+            },
+          ],
+        },
+      ],
     },
     // promisify(execFile)(file, args) resolves to an overload without options; (file, args, { signal }) exists
     {
       code: `import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nconst run = promisify(execFile);\nexport async function f(signal: AbortSignal) { return run('ls', ['-l']); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nconst run = promisify(execFile);\nexport async function f(signal: AbortSignal) { return run('ls', ['-l'], { signal: signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output: `import { execFile } from 'node:child_process';\nimport { promisify } from 'node:util';\nconst run = promisify(execFile);\nexport async function f(signal: AbortSignal) { return run('ls', ['-l'], { signal: signal }); }`,
+            },
+          ],
+        },
+      ],
     },
   ],
 });
@@ -81,11 +168,28 @@ runRule(untypedTester(), 'pass-context (no type information)', rule, {
   invalid: [
     {
       code: `export async function f(ctx) { return fetch('http://x'); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `export async function f(ctx) { return fetch('http://x', { signal: ctx.signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            { messageId: 'passSignal', output: `export async function f(ctx) { return fetch('http://x', { signal: ctx.signal }); }` },
+          ],
+        },
+      ],
     },
     {
       code: `import { request } from 'undici';\nexport async function f(signal) { return request('http://x', { method: 'GET' }); }`,
-      errors: [{ messageId: 'missing', suggestions: [{ messageId: 'passSignal', output: `import { request } from 'undici';\nexport async function f(signal) { return request('http://x', { method: 'GET', signal: signal }); }` }] }],
+      errors: [
+        {
+          messageId: 'missing',
+          suggestions: [
+            {
+              messageId: 'passSignal',
+              output: `import { request } from 'undici';\nexport async function f(signal) { return request('http://x', { method: 'GET', signal: signal }); }`,
+            },
+          ],
+        },
+      ],
     },
   ],
 });

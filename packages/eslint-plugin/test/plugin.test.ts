@@ -17,7 +17,7 @@ const IDS = [
   'no-double-timeout',
 ];
 
-test('the plugin has exactly the issue\'s rule ids, all in configs.recommended', () => {
+test("the plugin has exactly the issue's rule ids, all in configs.recommended", () => {
   assert.deepEqual(Object.keys(rules).sort(), [...IDS].sort());
   const rec = plugin.configs.recommended;
   assert.equal(rec.plugins?.ctxkit, plugin);

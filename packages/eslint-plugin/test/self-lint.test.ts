@@ -8,7 +8,12 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { repoRoot, selfLint } from '../scripts/self-lint.js';
 
-interface BaselineEntry { file: string; rule: string; source: string; reason: string }
+interface BaselineEntry {
+  file: string;
+  rule: string;
+  source: string;
+  reason: string;
+}
 
 const baseline = JSON.parse(readFileSync(new URL('./self-lint-baseline.json', import.meta.url), 'utf8')) as BaselineEntry[];
 

@@ -10,17 +10,37 @@ runRule(typedTester(), 'typed-context-keys', rule, {
     head + `const k = createKey<string>('k');\nexport function f(ctx: Context) { return ctx.value(k); }`,
   ],
   invalid: [
-    { code: head + `export function f(ctx: Context) { return withValue(ctx, 'user' as any, 'ann'); }`, errors: [{ messageId: 'untyped', data: { what: 'a string' } }] },
-    { code: head + `const K = Symbol('user');\nexport function f(ctx: Context) { return withValue(ctx, K as any, 'ann'); }`, errors: [{ messageId: 'untyped', data: { what: 'a symbol' } }] },
-    { code: head + `export function f(ctx: Context, name: string) { return withValue(ctx, name as any, 1); }`, errors: [{ messageId: 'untyped', data: { what: 'a string' } }] },
-    { code: head + `export function f(ctx: Context) { return ctx.value('user' as any); }`, errors: [{ messageId: 'untyped', data: { what: 'a string' } }] },
+    {
+      code: head + `export function f(ctx: Context) { return withValue(ctx, 'user' as any, 'ann'); }`,
+      errors: [{ messageId: 'untyped', data: { what: 'a string' } }],
+    },
+    {
+      code: head + `const K = Symbol('user');\nexport function f(ctx: Context) { return withValue(ctx, K as any, 'ann'); }`,
+      errors: [{ messageId: 'untyped', data: { what: 'a symbol' } }],
+    },
+    {
+      code: head + `export function f(ctx: Context, name: string) { return withValue(ctx, name as any, 1); }`,
+      errors: [{ messageId: 'untyped', data: { what: 'a string' } }],
+    },
+    {
+      code: head + `export function f(ctx: Context) { return ctx.value('user' as any); }`,
+      errors: [{ messageId: 'untyped', data: { what: 'a string' } }],
+    },
   ],
 });
 
 runRule(untypedTester(), 'typed-context-keys (JavaScript)', rule, {
-  valid: [`import { createKey, withValue } from '@ctxkit/core';\nconst k = createKey('k');\nexport const f = (ctx) => withValue(ctx, k, 1);`],
+  valid: [
+    `import { createKey, withValue } from '@ctxkit/core';\nconst k = createKey('k');\nexport const f = (ctx) => withValue(ctx, k, 1);`,
+  ],
   invalid: [
-    { code: `import { withValue } from '@ctxkit/core';\nexport const f = (ctx) => withValue(ctx, 'requestId', 1);`, errors: [{ messageId: 'untyped' }] },
-    { code: `import { withValue } from '@ctxkit/core';\nexport const f = (ctx) => withValue(ctx, { name: 'k' }, 1);`, errors: [{ messageId: 'untyped', data: { what: 'an object literal' } }] },
+    {
+      code: `import { withValue } from '@ctxkit/core';\nexport const f = (ctx) => withValue(ctx, 'requestId', 1);`,
+      errors: [{ messageId: 'untyped' }],
+    },
+    {
+      code: `import { withValue } from '@ctxkit/core';\nexport const f = (ctx) => withValue(ctx, { name: 'k' }, 1);`,
+      errors: [{ messageId: 'untyped', data: { what: 'an object literal' } }],
+    },
   ],
 });

@@ -30,13 +30,14 @@ export function isBaggageName(name: string): boolean {
  * What crosses the wire is decided by the `baggage` allowlist of `inject`/`ctxFetch`.
  */
 export function withBaggage(parent: Context, entries: Readonly<Record<string, string>> | Iterable<readonly [string, string]>): Context {
-  if (entries === null || typeof entries !== 'object') throw new TypeError('withBaggage: entries must be a record or an iterable of [name, value]');
+  if (entries === null || typeof entries !== 'object')
+    throw new TypeError('withBaggage: entries must be a record or an iterable of [name, value]');
   const next = new Map(getBaggage(parent));
-  const pairs = Symbol.iterator in entries
-    ? (entries as Iterable<readonly [string, string]>)
-    : Object.entries(entries as Record<string, string>);
+  const pairs =
+    Symbol.iterator in entries ? (entries as Iterable<readonly [string, string]>) : Object.entries(entries as Record<string, string>);
   for (const [k, v] of pairs) {
-    if (!isBaggageName(k)) throw new TypeError(`withBaggage: ${JSON.stringify(String(k).slice(0, 64))} is not a valid baggage name (an RFC 7230 token)`);
+    if (!isBaggageName(k))
+      throw new TypeError(`withBaggage: ${JSON.stringify(String(k).slice(0, 64))} is not a valid baggage name (an RFC 7230 token)`);
     if (typeof v !== 'string') throw new TypeError(`withBaggage: the value of ${k} must be a string, got ${typeof v}`);
     next.set(k, v);
   }
@@ -116,7 +117,8 @@ export function allowSet(list: unknown, fn: string): ReadonlySet<string> {
   if (list === undefined) return EMPTY_SET;
   if (!Array.isArray(list)) throw new TypeError(`${fn}: options.baggage must be an array of baggage names`);
   for (const n of list) {
-    if (!isBaggageName(n)) throw new TypeError(`${fn}: options.baggage: ${JSON.stringify(String(n).slice(0, 64))} is not a valid baggage name`);
+    if (!isBaggageName(n))
+      throw new TypeError(`${fn}: options.baggage: ${JSON.stringify(String(n).slice(0, 64))} is not a valid baggage name`);
   }
   return new Set(list as string[]);
 }

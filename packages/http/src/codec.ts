@@ -10,8 +10,14 @@
  */
 import { remaining, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
 import {
-  ENVOY_TIMEOUT_HEADER, formatGrpcTimeout, GRPC_TIMEOUT_HEADER, inboundBudget, resolveBudgetOptions, TIMEOUT_HEADER,
-  type BudgetOptions, type ResolvedBudget,
+  ENVOY_TIMEOUT_HEADER,
+  formatGrpcTimeout,
+  GRPC_TIMEOUT_HEADER,
+  inboundBudget,
+  resolveBudgetOptions,
+  TIMEOUT_HEADER,
+  type BudgetOptions,
+  type ResolvedBudget,
 } from './budget.js';
 import { allowSet, getBaggage, parseBaggage, serializeBaggage, withBaggageUnchecked } from './baggage.js';
 import { checkHeaders, readAs, singleValue, sourceKind, writeHeader, type HeaderSink, type HeaderSource } from './headers.js';
@@ -79,7 +85,11 @@ export function resolveInject(o: InjectOptions | undefined, fn: string): Resolve
   if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options must be an object`);
   let r = injectCache.get(o);
   if (r === undefined) {
-    r = { marginMs: checkMarginMs(o.marginMs ?? DEFAULT_MARGIN_MS, fn), grpcTimeout: o.grpcTimeout === true, baggage: allowSet(o.baggage, fn) };
+    r = {
+      marginMs: checkMarginMs(o.marginMs ?? DEFAULT_MARGIN_MS, fn),
+      grpcTimeout: o.grpcTimeout === true,
+      baggage: allowSet(o.baggage, fn),
+    };
     injectCache.set(o, r);
   }
   return r;
@@ -168,9 +178,14 @@ export function extract(headers: HeaderSource, parent: Context, options?: Extrac
  * property reads of constant names: this runs once per request.
  */
 export function hasPropagationHeaders(h: Readonly<Record<string, unknown>>, o: ResolvedExtract): boolean {
-  return o.inbound && (h[TIMEOUT_HEADER] !== undefined || h[GRPC_TIMEOUT_HEADER] !== undefined ||
-    h[ENVOY_TIMEOUT_HEADER] !== undefined || h.traceparent !== undefined ||
-    (o.baggage.size > 0 && h.baggage !== undefined));
+  return (
+    o.inbound &&
+    (h[TIMEOUT_HEADER] !== undefined ||
+      h[GRPC_TIMEOUT_HEADER] !== undefined ||
+      h[ENVOY_TIMEOUT_HEADER] !== undefined ||
+      h.traceparent !== undefined ||
+      (o.baggage.size > 0 && h.baggage !== undefined))
+  );
 }
 
 /**
@@ -178,16 +193,22 @@ export function hasPropagationHeaders(h: Readonly<Record<string, unknown>>, o: R
  * `sourceKind` (computed when not given); returns the new scope, which the caller owns. Throws
  * `InvalidHeaderError` for a malformed budget header unless `o` says to ignore it.
  */
-export function extractResolved(headers: HeaderSource, parent: Context, o: ResolvedExtract, kind: number = sourceKind(headers)): CancelScope {
+export function extractResolved(
+  headers: HeaderSource,
+  parent: Context,
+  o: ResolvedExtract,
+  kind: number = sourceKind(headers),
+): CancelScope {
   const budget = inboundBudget(headers, o, kind);
   let ctx = parent;
   if (o.inbound) {
     const tp = singleValue(readAs(headers, kind, 'traceparent'));
     if (typeof tp === 'string' && isValidTraceparent(tp)) {
       const ts = singleValue(readAs(headers, kind, 'tracestate'));
-      ctx = withTraceUnchecked(ctx, typeof ts === 'string' && isValidTracestate(ts)
-        ? { traceparent: tp, tracestate: ts }
-        : { traceparent: tp });
+      ctx = withTraceUnchecked(
+        ctx,
+        typeof ts === 'string' && isValidTracestate(ts) ? { traceparent: tp, tracestate: ts } : { traceparent: tp },
+      );
     }
     if (o.baggage.size > 0) {
       const raw = readAs(headers, kind, 'baggage');

@@ -42,7 +42,9 @@ export function contextMiddleware(options?: RequestContextOptions): RequestHandl
 export function getContext(req: Request | IncomingMessage): Context {
   const ctx = (req as { [kContext]?: Context } | null | undefined)?.[kContext];
   if (ctx === undefined) {
-    throw new TypeError('getContext: no context on this request — app.use(contextMiddleware()) from @ctxkit/http/express must come before this route');
+    throw new TypeError(
+      'getContext: no context on this request — app.use(contextMiddleware()) from @ctxkit/http/express must come before this route',
+    );
   }
   return ctx;
 }

@@ -19,8 +19,12 @@ export type { RequestContextOptions } from './server.js';
 type Plugin = FastifyPluginCallback<RequestContextOptions>;
 
 function isFastify(x: unknown): x is FastifyInstance {
-  return x !== null && typeof x === 'object' && typeof (x as { addHook?: unknown }).addHook === 'function' &&
-    typeof (x as { register?: unknown }).register === 'function';
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as { addHook?: unknown }).addHook === 'function' &&
+    typeof (x as { register?: unknown }).register === 'function'
+  );
 }
 
 function contextOf(req: IncomingMessage): Context | undefined {
@@ -90,7 +94,9 @@ export function getContext(request: FastifyRequest | IncomingMessage): Context {
   const raw = (request as { raw?: IncomingMessage } | null | undefined)?.raw ?? (request as IncomingMessage);
   const ctx = raw == null ? undefined : contextOf(raw);
   if (ctx === undefined) {
-    throw new TypeError('getContext: no context on this request — register contextMiddleware from @ctxkit/http/fastify (before the routes)');
+    throw new TypeError(
+      'getContext: no context on this request — register contextMiddleware from @ctxkit/http/fastify (before the routes)',
+    );
   }
   return ctx;
 }

@@ -59,7 +59,7 @@ function mapError(call: Call, e: unknown): unknown {
   const err = call.ctx.err;
   if (err !== undefined) return err;
   const us = call.userSignal;
-  if (us !== undefined && us.aborted) return us.reason;
+  if (us?.aborted) return us.reason;
   return e;
 }
 
@@ -68,10 +68,14 @@ function mapError(call: Call, e: unknown): unknown {
  * secrets, and labels go to every hook subscriber (inspector, logs, traces).
  */
 function describeInput(input: unknown): string {
-  const raw = typeof input === 'string' ? input
-    : input instanceof URL ? input.href
-    : typeof Request !== 'undefined' && input instanceof Request ? input.url
-    : String(input);
+  const raw =
+    typeof input === 'string'
+      ? input
+      : input instanceof URL
+        ? input.href
+        : typeof Request !== 'undefined' && input instanceof Request
+          ? input.url
+          : String(input);
   const cut = raw.search(/[?#]/);
   const noQuery = cut < 0 ? raw : raw.slice(0, cut);
   return noQuery.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
@@ -106,7 +110,13 @@ function pickInject(init: CtxFetchInit): InjectOptions | undefined {
   return init;
 }
 
-function fetchResolved(ctx: Context, input: string | URL | Request, init: CtxFetchInit | undefined, o: ResolvedInject, fetchFn: FetchFunction | undefined): Promise<Response> {
+function fetchResolved(
+  ctx: Context,
+  input: string | URL | Request,
+  init: CtxFetchInit | undefined,
+  o: ResolvedInject,
+  fetchFn: FetchFunction | undefined,
+): Promise<Response> {
   const isRequest = typeof Request !== 'undefined' && input instanceof Request;
   const method = init?.method ?? (isRequest ? input.method : 'GET');
   const op = startOperation(ctx, `fetch ${method.toUpperCase()} ${describeInput(input)}`);
@@ -132,8 +142,14 @@ function fetchResolved(ctx: Context, input: string | URL | Request, init: CtxFet
     return Promise.reject(e);
   }
   const call: Call = {
-    settled: false, ctx, scope, op, userSignal: userSignal ?? undefined,
-    reader: undefined, controller: undefined, onAbort: undefined,
+    settled: false,
+    ctx,
+    scope,
+    op,
+    userSignal: userSignal ?? undefined,
+    reader: undefined,
+    controller: undefined,
+    onAbort: undefined,
   };
   if (scope.ctx.err !== undefined) {
     const e = mapError(call, scope.ctx.err);
@@ -179,45 +195,48 @@ function wrapResponse(call: Call, res: Response): Response {
   }
   const reader = body.getReader();
   call.reader = reader;
-  const out = new ReadableStream<Uint8Array>({
-    start(controller) {
-      call.controller = new WeakRef(controller);
-    },
-    async pull(controller) {
-      if (call.settled) return;
-      const ended = call.scope.ctx.err;
-      if (ended !== undefined) {
-        const e = mapError(call, ended);
-        reader.cancel(e).catch(noop);
-        settle(call, e, true);
-        controller.error(e);
-        return;
-      }
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await reader.read();
-      } catch (e0) {
-        const e = mapError(call, e0);
-        const first = !call.settled;
-        settle(call, e, true);
-        if (first) controller.error(e);
-        return;
-      }
-      if (call.settled) return; // errored by the abort listener meanwhile
-      if (r.done) {
+  const out = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        call.controller = new WeakRef(controller);
+      },
+      async pull(controller) {
+        if (call.settled) return;
+        const ended = call.scope.ctx.err;
+        if (ended !== undefined) {
+          const e = mapError(call, ended);
+          reader.cancel(e).catch(noop);
+          settle(call, e, true);
+          controller.error(e);
+          return;
+        }
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e0) {
+          const e = mapError(call, e0);
+          const first = !call.settled;
+          settle(call, e, true);
+          if (first) controller.error(e);
+          return;
+        }
+        if (call.settled) return; // errored by the abort listener meanwhile
+        if (r.done) {
+          settle(call, undefined, false);
+          controller.close();
+        } else {
+          controller.enqueue(r.value);
+        }
+      },
+      cancel(reason) {
+        if (call.settled) return undefined;
+        const p = reader.cancel(reason);
         settle(call, undefined, false);
-        controller.close();
-      } else {
-        controller.enqueue(r.value);
-      }
+        return p.then(noop, noop);
+      },
     },
-    cancel(reason) {
-      if (call.settled) return undefined;
-      const p = reader.cancel(reason);
-      settle(call, undefined, false);
-      return p.then(noop, noop);
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   // When ctx (or the caller's signal) ends while nobody is reading, settle at once: reads reject
   // with ctx.err from then on, and the operation is reported ended.
   const onAbort = (): void => {
@@ -250,7 +269,9 @@ function wrapResponse(call: Call, res: Response): Response {
  * A `ctxFetch` with default options (`marginMs`, `grpcTimeout`, `baggage`, `fetch`), e.g. one per
  * downstream service. Options given per call override the defaults.
  */
-export function createFetch(defaults: CtxFetchInit): (ctx: Context, input: string | URL | Request, init?: CtxFetchInit) => Promise<Response> {
+export function createFetch(
+  defaults: CtxFetchInit,
+): (ctx: Context, input: string | URL | Request, init?: CtxFetchInit) => Promise<Response> {
   if (defaults === null || typeof defaults !== 'object') throw new TypeError('createFetch: defaults must be an object');
   const base = resolveInject(pickInject(defaults), 'createFetch');
   const baseFetch = defaults.fetch;

@@ -13,10 +13,7 @@ export type HeaderValue = string | readonly string[] | Uint8Array | number | nul
  * - any object with `get(name)` (fetch `Headers`, gRPC `Metadata`, a `Map`);
  * - a function `(name) => value`.
  */
-export type HeaderSource =
-  | { get(name: string): unknown }
-  | ((name: string) => unknown)
-  | Readonly<Record<string, unknown>>;
+export type HeaderSource = { get(name: string): unknown } | ((name: string) => unknown) | Readonly<Record<string, unknown>>;
 
 /**
  * Where `inject` writes to. One of:
@@ -108,6 +105,8 @@ export function writeHeader(sink: HeaderSink, name: string, value: string): void
 export function checkHeaders(x: unknown, fn: string, what: 'source' | 'sink'): void {
   if (typeof x === 'function') return;
   if (x === null || typeof x !== 'object') {
-    throw new TypeError(`${fn}: headers must be a plain record, an object with ${what === 'source' ? 'get(name)' : 'set(name, value)'}, or a function; got ${x === null ? 'null' : typeof x}`);
+    throw new TypeError(
+      `${fn}: headers must be a plain record, an object with ${what === 'source' ? 'get(name)' : 'set(name, value)'}, or a function; got ${x === null ? 'null' : typeof x}`,
+    );
   }
 }

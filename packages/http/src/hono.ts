@@ -57,7 +57,9 @@ export function getContext(c: HonoContext | IncomingMessage): Context {
   const incoming = (c as { env?: NodeEnv } | null | undefined)?.env?.incoming ?? (c as IncomingMessage);
   const ctx = (incoming as { [kContext]?: Context } | null | undefined)?.[kContext];
   if (ctx === undefined) {
-    throw new TypeError('getContext: no context on this request — app.use(contextMiddleware()) from @ctxkit/http/hono must come first (and the app served by @hono/node-server)');
+    throw new TypeError(
+      'getContext: no context on this request — app.use(contextMiddleware()) from @ctxkit/http/hono must come first (and the app served by @hono/node-server)',
+    );
   }
   return ctx;
 }
@@ -74,7 +76,7 @@ export function withRequestContext<E, R>(
   fetch: (request: Request, env: E, ...rest: never[]) => R | Promise<R>,
   options?: RequestContextOptions,
 ): (request: Request, env: E, ...rest: never[]) => R | Response | Promise<R | Response> {
-  if (typeof fetch !== 'function') throw new TypeError('withRequestContext: fetch must be the app\'s fetch function (app.fetch)');
+  if (typeof fetch !== 'function') throw new TypeError("withRequestContext: fetch must be the app's fetch function (app.fetch)");
   const o = resolveRequestOptions(options, 'withRequestContext (hono)');
   return (request, env, ...rest) => {
     const e = env as NodeEnv | undefined;

@@ -10,22 +10,42 @@
  */
 export { ClientDisconnectedError, ResponseFinishedError, InvalidHeaderError } from './errors.js';
 export {
-  contextFromRequest, contextHandler, getRequestContext,
-  type RequestContextOptions, type ContextHandlerOptions, type ContextRequestHandler,
+  contextFromRequest,
+  contextHandler,
+  getRequestContext,
+  type RequestContextOptions,
+  type ContextHandlerOptions,
+  type ContextRequestHandler,
 } from './server.js';
 export { ctxFetch, createFetch, type CtxFetchInit, type FetchFunction } from './fetch.js';
 export { inject, extract, DEFAULT_MARGIN_MS, type InjectOptions, type ExtractOptions } from './codec.js';
 export {
-  TIMEOUT_HEADER, GRPC_TIMEOUT_HEADER, ENVOY_TIMEOUT_HEADER, MAX_BUDGET_MS,
-  parseGrpcTimeout, formatGrpcTimeout, parseMillis, type BudgetOptions,
+  TIMEOUT_HEADER,
+  GRPC_TIMEOUT_HEADER,
+  ENVOY_TIMEOUT_HEADER,
+  MAX_BUDGET_MS,
+  parseGrpcTimeout,
+  formatGrpcTimeout,
+  parseMillis,
+  type BudgetOptions,
 } from './budget.js';
-export { type HeaderSource, type HeaderSink, type HeaderValue } from './headers.js';
+export type { HeaderSource, HeaderSink, HeaderValue } from './headers.js';
 export { type TraceContext, withTraceContext, getTraceContext, isValidTraceparent, isValidTracestate } from './trace.js';
 export {
-  withBaggage, getBaggage, parseBaggage, serializeBaggage, isBaggageName,
-  BAGGAGE_MAX_MEMBERS, BAGGAGE_MAX_BYTES,
+  withBaggage,
+  getBaggage,
+  parseBaggage,
+  serializeBaggage,
+  isBaggageName,
+  BAGGAGE_MAX_MEMBERS,
+  BAGGAGE_MAX_BYTES,
 } from './baggage.js';
 export {
-  openEventStream, sendEvents, formatEvent,
-  type ServerSentEvent, type EventStream, type EventStreamOptions, type ServerSentEventSource,
+  openEventStream,
+  sendEvents,
+  formatEvent,
+  type ServerSentEvent,
+  type EventStream,
+  type EventStreamOptions,
+  type ServerSentEventSource,
 } from './sse.js';

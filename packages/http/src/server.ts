@@ -3,9 +3,7 @@
  * runs out, or once the response has been sent.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  background, cause, isContext, isDeadlineExceeded, withCancel, withTimeout, type CancelScope, type Context,
-} from '@ctxkit/core';
+import { background, cause, isContext, isDeadlineExceeded, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
 import { runWith } from '@ctxkit/core/node';
 import { extractResolved, hasPropagationHeaders, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
 import { inboundBudget } from './budget.js';
@@ -79,7 +77,12 @@ export function bindRequest(req: IncomingMessage, res: ServerResponse, o: Resolv
 }
 
 /** `bindRequest` for a request known to have no context yet, its headers already read. */
-function bindFresh(req: IncomingMessage, res: ServerResponse, headers: IncomingMessage['headers'], o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
+function bindFresh(
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: IncomingMessage['headers'],
+  o: ResolvedRequestOptions,
+): CancelScope | InvalidHeaderError {
   let scope: CancelScope;
   const h = headers as Record<string, string | string[] | undefined>;
   if (!hasPropagationHeaders(h, o)) {
@@ -218,7 +221,9 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
 export function getRequestContext(req: IncomingMessage): Context {
   const ctx = (req as WithContext | null | undefined)?.[kContext];
   if (ctx === undefined) {
-    throw new TypeError('getRequestContext: this request has no context — call contextFromRequest(req, res) (or install the framework middleware) first');
+    throw new TypeError(
+      'getRequestContext: this request has no context — call contextFromRequest(req, res) (or install the framework middleware) first',
+    );
   }
   return ctx;
 }
@@ -244,7 +249,10 @@ export interface ContextHandlerOptions extends RequestContextOptions {
  * and turns a throw or rejection into an answer (see `onError`) so it can never crash the
  * process. The handler still writes the response itself; the context ends once it is sent.
  */
-export function contextHandler(handler: ContextRequestHandler, options?: ContextHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function contextHandler(
+  handler: ContextRequestHandler,
+  options?: ContextHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   if (typeof handler !== 'function') throw new TypeError('contextHandler: handler must be a function');
   const o = resolveRequestOptions(options, 'contextHandler');
   const onError = options?.onError;

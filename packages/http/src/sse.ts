@@ -51,18 +51,20 @@ export function formatEvent(ev: ServerSentEvent | string): string {
   if (e === null || typeof e !== 'object') throw new TypeError('send: event must be a string or { data, event?, id?, retry? }');
   let out = '';
   if (e.event !== undefined) {
-    if (typeof e.event !== 'string' || NO_NEWLINE.test(e.event)) throw new TypeError('send: event.event must be a string without line breaks');
+    if (typeof e.event !== 'string' || NO_NEWLINE.test(e.event))
+      throw new TypeError('send: event.event must be a string without line breaks');
     out += `event: ${e.event}\n`;
   }
   if (e.id !== undefined) {
-    if (typeof e.id !== 'string' || NO_NEWLINE.test(e.id)) throw new TypeError('send: event.id must be a string without line breaks or NUL');
+    if (typeof e.id !== 'string' || NO_NEWLINE.test(e.id))
+      throw new TypeError('send: event.id must be a string without line breaks or NUL');
     out += `id: ${e.id}\n`;
   }
   if (e.retry !== undefined) {
     if (!Number.isInteger(e.retry) || e.retry < 0) throw new TypeError('send: event.retry must be a non-negative integer (milliseconds)');
     out += `retry: ${e.retry}\n`;
   }
-  const text = typeof e.data === 'string' ? e.data : JSON.stringify(e.data) ?? 'null';
+  const text = typeof e.data === 'string' ? e.data : (JSON.stringify(e.data) ?? 'null');
   for (const line of text.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return out + '\n';
 }
@@ -76,9 +78,11 @@ export function formatEvent(ev: ServerSentEvent | string): string {
  */
 export function openEventStream(ctx: Context, res: ServerResponse, options?: EventStreamOptions): EventStream {
   if (!isContext(ctx)) throw new TypeError('openEventStream: ctx must be a Context from @ctxkit/core');
-  if (res === null || typeof res !== 'object' || typeof res.write !== 'function') throw new TypeError('openEventStream: res must be a node:http ServerResponse');
+  if (res === null || typeof res !== 'object' || typeof res.write !== 'function')
+    throw new TypeError('openEventStream: res must be a node:http ServerResponse');
   const beatMs = options?.heartbeatMs ?? 15_000;
-  if (typeof beatMs !== 'number' || !Number.isFinite(beatMs) || beatMs < 0) throw new TypeError('openEventStream: options.heartbeatMs must be a finite non-negative number');
+  if (typeof beatMs !== 'number' || !Number.isFinite(beatMs) || beatMs < 0)
+    throw new TypeError('openEventStream: options.heartbeatMs must be a finite non-negative number');
   let closed = false;
   let timer: unknown;
   const clock = getClock();
@@ -172,7 +176,12 @@ export type ServerSentEventSource = AsyncIterable<ServerSentEvent | string> | ((
  * timer is cleared and every listener removed. A source that throws closes the stream and
  * rejects with that error.
  */
-export async function sendEvents(ctx: Context, res: ServerResponse, source: ServerSentEventSource, options?: EventStreamOptions): Promise<void> {
+export async function sendEvents(
+  ctx: Context,
+  res: ServerResponse,
+  source: ServerSentEventSource,
+  options?: EventStreamOptions,
+): Promise<void> {
   const stream = openEventStream(ctx, res, options);
   const iterable = typeof source === 'function' ? source(ctx) : source;
   if (iterable === null || typeof iterable !== 'object' || typeof iterable[Symbol.asyncIterator] !== 'function') {
@@ -197,7 +206,9 @@ export async function sendEvents(ctx: Context, res: ServerResponse, source: Serv
   } finally {
     if (!finished) {
       // A pending next() delays the generator's return; don't let its failure go unhandled.
-      Promise.resolve().then(() => it.return?.()).catch(() => {});
+      Promise.resolve()
+        .then(() => it.return?.())
+        .catch(() => {});
     }
   }
   stream.close();

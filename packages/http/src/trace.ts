@@ -55,9 +55,11 @@ export function withTraceContext(parent: Context, trace: TraceContext): Context 
     throw new TypeError('withTraceContext: trace.traceparent must be a valid W3C traceparent (e.g. 00-<32 hex>-<16 hex>-01)');
   }
   const ts = trace.tracestate;
-  return withValue(parent, traceKey, ts !== undefined && isValidTracestate(ts)
-    ? { traceparent: trace.traceparent, tracestate: ts }
-    : { traceparent: trace.traceparent });
+  return withValue(
+    parent,
+    traceKey,
+    ts !== undefined && isValidTracestate(ts) ? { traceparent: trace.traceparent, tracestate: ts } : { traceparent: trace.traceparent },
+  );
 }
 
 /** The trace context `ctx` carries (from `extract` or `withTraceContext`), or undefined. */

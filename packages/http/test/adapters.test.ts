@@ -143,11 +143,13 @@ const frameworks: Framework[] = [
 async function downstream() {
   const got = deferred();
   const ended = deferred<unknown>();
-  const s = await serve(http.createServer((req, res) => {
-    const scope = contextFromRequest(req, res);
-    got.resolve();
-    void scope.ctx.done.then(() => ended.resolve(cause(scope.ctx)));
-  }));
+  const s = await serve(
+    http.createServer((req, res) => {
+      const scope = contextFromRequest(req, res);
+      got.resolve();
+      void scope.ctx.done.then(() => ended.resolve(cause(scope.ctx)));
+    }),
+  );
   return { ...s, got, ended };
 }
 
@@ -166,7 +168,9 @@ for (const fw of frameworks) {
         }
         return 'unreachable';
       },
-      async afterUpload() { return ''; },
+      async afterUpload() {
+        return '';
+      },
     });
     const client = await rawRequest(s.port, 'GET /work HTTP/1.1\r\nHost: x\r\n\r\n');
     await c.got.promise;
@@ -176,7 +180,7 @@ for (const fw of frameworks) {
     assert.ok(ctx.err instanceof CanceledError);
     assert.ok(cause(ctx) instanceof ClientDisconnectedError);
     assert.equal(fetchError, ctx.err);
-    assert.ok(await c.ended.promise instanceof ClientDisconnectedError, 'the third server saw its client leave');
+    assert.ok((await c.ended.promise) instanceof ClientDisconnectedError, 'the third server saw its client leave');
     await s.close();
     await c.close();
   });
@@ -185,7 +189,9 @@ for (const fw of frameworks) {
     const seen = deferred<{ err: unknown; bound: boolean; endCause: Promise<unknown> }>();
     const s = await fw.start({
       seen() {},
-      async work() { return ''; },
+      async work() {
+        return '';
+      },
       async afterUpload(ctx, raw, n) {
         if (!raw.destroyed) await once(raw, 'close'); // req 'close' has fired: the classic trap
         await new Promise((resolve) => setImmediate(resolve));
@@ -199,7 +205,7 @@ for (const fw of frameworks) {
     const { err, bound, endCause } = await seen.promise;
     assert.equal(err, undefined);
     assert.equal(bound, true, 'current() holds after the body was parsed');
-    assert.ok(await endCause instanceof ResponseFinishedError);
+    assert.ok((await endCause) instanceof ResponseFinishedError);
     await s.close();
   });
 
@@ -209,12 +215,18 @@ for (const fw of frameworks) {
       seen(url, ctx) {
         if (url === '/upload') ctxSeen.resolve(ctx);
       },
-      async work() { return ''; },
-      async afterUpload() { return 'unexpected'; },
+      async work() {
+        return '';
+      },
+      async afterUpload() {
+        return 'unexpected';
+      },
     });
-    const sock = await rawRequest(s.port,
+    const sock = await rawRequest(
+      s.port,
       'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 50000000\r\n\r\n',
-      Buffer.alloc(100_000, 1));
+      Buffer.alloc(100_000, 1),
+    );
     const ctx = await ctxSeen.promise;
     sock.destroy();
     await ctx.done;
@@ -232,18 +244,24 @@ for (const fw of frameworks) {
         ctxs.push(ctx);
         listeners.push(raw.socket.listenerCount('close'));
       },
-      async work() { return ''; },
-      async afterUpload() { return ''; },
+      async work() {
+        return '';
+      },
+      async afterUpload() {
+        return '';
+      },
     });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     for (let i = 0; i < 4; i++) {
       await new Promise<void>((resolve, reject) => {
-        http.get(`${s.url}/ok`, { agent }, (res) => {
-          sockets.add(res.socket);
-          res.resume();
-          res.on('end', resolve);
-        }).on('error', reject);
+        http
+          .get(`${s.url}/ok`, { agent }, (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', resolve);
+          })
+          .on('error', reject);
       });
     }
     agent.destroy();
@@ -258,7 +276,15 @@ for (const fw of frameworks) {
   });
 
   test(`${fw.name}: a malformed budget header is answered 400 naming the header`, async () => {
-    const s = await fw.start({ seen() {}, async work() { return ''; }, async afterUpload() { return ''; } });
+    const s = await fw.start({
+      seen() {},
+      async work() {
+        return '';
+      },
+      async afterUpload() {
+        return '';
+      },
+    });
     const res = await fetch(`${s.url}/ok`, { headers: { 'ctxkit-timeout-ms': 'soon' } });
     assert.equal(res.status, 400);
     assert.match(await res.text(), /ctxkit-timeout-ms/);
@@ -290,10 +316,14 @@ test('nested bindings share one context: contextHandler around an Express app wi
     seen.resolve(ex.getContext(req) === outer);
     res.send('ok');
   });
-  const s = await serve(http.createServer(contextHandler((ctx, req, res) => {
-    outer = ctx;
-    app(req as express.Request, res as express.Response);
-  })));
+  const s = await serve(
+    http.createServer(
+      contextHandler((ctx, req, res) => {
+        outer = ctx;
+        app(req as express.Request, res as express.Response);
+      }),
+    ),
+  );
   await (await fetch(s.url)).text();
   assert.equal(await seen.promise, true);
   await s.close();
@@ -308,10 +338,14 @@ test('contextHandler around an Express app (the faster binding) serves getContex
     seen.resolve({ same: ctx === outer, bound: current() === ctx });
     res.send('ok');
   });
-  const s = await serve(http.createServer(contextHandler((ctx, req, res) => {
-    outer = ctx;
-    app(req as express.Request, res as express.Response);
-  })));
+  const s = await serve(
+    http.createServer(
+      contextHandler((ctx, req, res) => {
+        outer = ctx;
+        app(req as express.Request, res as express.Response);
+      }),
+    ),
+  );
   assert.equal(await (await fetch(s.url)).text(), 'ok');
   assert.deepEqual(await seen.promise, { same: true, bound: true });
   await s.close();

@@ -4,8 +4,18 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { background, getClock, withTimeout } from '@ctxkit/core';
 import {
-  BAGGAGE_MAX_BYTES, BAGGAGE_MAX_MEMBERS, InvalidHeaderError, MAX_BUDGET_MS, extract, formatGrpcTimeout, inject,
-  parseBaggage, parseGrpcTimeout, serializeBaggage, withBaggage, getBaggage,
+  BAGGAGE_MAX_BYTES,
+  BAGGAGE_MAX_MEMBERS,
+  InvalidHeaderError,
+  MAX_BUDGET_MS,
+  extract,
+  formatGrpcTimeout,
+  inject,
+  parseBaggage,
+  parseGrpcTimeout,
+  serializeBaggage,
+  withBaggage,
+  getBaggage,
 } from '@ctxkit/http';
 
 leakCheckAfterAll(after);
@@ -21,39 +31,42 @@ const headerValue = fc.oneof(
 );
 
 test('extract never throws anything but InvalidHeaderError, and the deadline is always clamped', () => {
-  fc.assert(fc.property(
-    fc.dictionary(fc.constantFrom(...HEADERS), headerValue),
-    fc.option(fc.nat({ max: 10 ** 9 }), { nil: undefined }),
-    fc.option(fc.nat({ max: 10 ** 9 }), { nil: undefined }),
-    fc.boolean(),
-    (headers, timeoutMs, maxTimeoutMs, ignore) => {
-      const before = getClock().now();
-      let scope;
-      try {
-        scope = extract(headers, background(), { timeoutMs, maxTimeoutMs, invalid: ignore ? 'ignore' : 'reject', baggage: ['a', 'b'] });
-      } catch (e) {
-        assert.ok(e instanceof InvalidHeaderError, `unexpected ${String(e)}`);
-        assert.equal(ignore, false, 'ignore mode never throws');
-        assert.ok(e.message.length < 300, 'the message is bounded');
-        return;
-      }
-      try {
-        const d = scope.ctx.deadline;
-        const limit = Math.min(timeoutMs ?? Infinity, maxTimeoutMs ?? Infinity, MAX_BUDGET_MS);
-        if (d !== undefined) {
-          assert.ok(!Number.isNaN(d));
-          assert.ok(d >= before, 'never in the past relative to arrival');
-          assert.ok(d <= getClock().now() + limit, 'never beyond the limits');
-        } else {
-          assert.equal(timeoutMs, undefined);
-          assert.equal(maxTimeoutMs, undefined);
+  fc.assert(
+    fc.property(
+      fc.dictionary(fc.constantFrom(...HEADERS), headerValue),
+      fc.option(fc.nat({ max: 10 ** 9 }), { nil: undefined }),
+      fc.option(fc.nat({ max: 10 ** 9 }), { nil: undefined }),
+      fc.boolean(),
+      (headers, timeoutMs, maxTimeoutMs, ignore) => {
+        const before = getClock().now();
+        let scope;
+        try {
+          scope = extract(headers, background(), { timeoutMs, maxTimeoutMs, invalid: ignore ? 'ignore' : 'reject', baggage: ['a', 'b'] });
+        } catch (e) {
+          assert.ok(e instanceof InvalidHeaderError, `unexpected ${String(e)}`);
+          assert.equal(ignore, false, 'ignore mode never throws');
+          assert.ok(e.message.length < 300, 'the message is bounded');
+          return;
         }
-        assert.ok(getBaggage(scope.ctx).size <= BAGGAGE_MAX_MEMBERS);
-      } finally {
-        scope.cancel();
-      }
-    },
-  ), { numRuns: 500 });
+        try {
+          const d = scope.ctx.deadline;
+          const limit = Math.min(timeoutMs ?? Infinity, maxTimeoutMs ?? Infinity, MAX_BUDGET_MS);
+          if (d !== undefined) {
+            assert.ok(!Number.isNaN(d));
+            assert.ok(d >= before, 'never in the past relative to arrival');
+            assert.ok(d <= getClock().now() + limit, 'never beyond the limits');
+          } else {
+            assert.equal(timeoutMs, undefined);
+            assert.equal(maxTimeoutMs, undefined);
+          }
+          assert.ok(getBaggage(scope.ctx).size <= BAGGAGE_MAX_MEMBERS);
+        } finally {
+          scope.cancel();
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
 
 test('grpc-timeout: 1–8 digits and a unit; formatting round-trips within one unit and never grows', () => {
@@ -63,36 +76,42 @@ test('grpc-timeout: 1–8 digits and a unit; formatting round-trips within one u
   assert.equal(parseGrpcTimeout('123456789m'), undefined);
   assert.equal(parseGrpcTimeout('5s'), undefined);
   assert.equal(parseGrpcTimeout('S'), undefined);
-  fc.assert(fc.property(fc.double({ min: 0, max: MAX_BUDGET_MS, noNaN: true }), (ms) => {
-    const v = formatGrpcTimeout(ms);
-    assert.match(v, /^\d{1,8}[HMSmun]$/);
-    const back = parseGrpcTimeout(v)!;
-    assert.ok(back <= ms + 1e-9, `${v} grew ${ms}`);
-    assert.ok(ms - back <= 1000, `${v} lost more than a unit of ${ms}`);
-  }));
+  fc.assert(
+    fc.property(fc.double({ min: 0, max: MAX_BUDGET_MS, noNaN: true }), (ms) => {
+      const v = formatGrpcTimeout(ms);
+      assert.match(v, /^\d{1,8}[HMSmun]$/);
+      const back = parseGrpcTimeout(v)!;
+      assert.ok(back <= ms + 1e-9, `${v} grew ${ms}`);
+      assert.ok(ms - back <= 1000, `${v} lost more than a unit of ${ms}`);
+    }),
+  );
 });
 
 test('baggage parsing is bounded and never throws; serialising respects the W3C limits', () => {
   const allow = new Set(['a', 'b', 'k0', 'k1', 'k179', 'k200']);
-  fc.assert(fc.property(fc.string({ maxLength: 10_000 }), (h) => {
-    const m = parseBaggage(h, allow);
-    assert.ok(m === undefined || m.size <= allow.size);
-  }));
+  fc.assert(
+    fc.property(fc.string({ maxLength: 10_000 }), (h) => {
+      const m = parseBaggage(h, allow);
+      assert.ok(m === undefined || m.size <= allow.size);
+    }),
+  );
   const many = new Map(Array.from({ length: 300 }, (_, i) => [`k${i}`, 'x'.repeat(60)] as const));
   const all = new Set(many.keys());
   const out = serializeBaggage(many, all)!;
   assert.ok(out.length <= BAGGAGE_MAX_BYTES);
   assert.ok(out.split(',').length <= BAGGAGE_MAX_MEMBERS);
-  fc.assert(fc.property(fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.string({ maxLength: 50 })), (entries) => {
-    const ctx = withBaggage(background(), entries);
-    const h = inject(ctx, {} as Record<string, string>, { baggage: ['a', 'b'] });
-    const back = h.baggage === undefined ? new Map() : parseBaggage(h.baggage, new Set(['a', 'b'])) ?? new Map();
-    for (const k of ['a', 'b']) {
-      const v = entries[k];
-      if (v !== undefined && !/[\uD800-\uDFFF]/.test(v)) assert.equal(back.get(k), v);
-    }
-    assert.equal(back.has('c'), false, 'not on the allowlist: never sent');
-  }));
+  fc.assert(
+    fc.property(fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.string({ maxLength: 50 })), (entries) => {
+      const ctx = withBaggage(background(), entries);
+      const h = inject(ctx, {} as Record<string, string>, { baggage: ['a', 'b'] });
+      const back = h.baggage === undefined ? new Map() : (parseBaggage(h.baggage, new Set(['a', 'b'])) ?? new Map());
+      for (const k of ['a', 'b']) {
+        const v = entries[k];
+        if (v !== undefined && !/[\uD800-\uDFFF]/.test(v)) assert.equal(back.get(k), v);
+      }
+      assert.equal(back.has('c'), false, 'not on the allowlist: never sent');
+    }),
+  );
 });
 
 test('inject/extract are transport-neutral: records, Headers, Map-like get/set and functions', () => {
@@ -110,7 +129,13 @@ function transportNeutral(): void {
   const hdrs = inject(scope.ctx, new Headers(), { marginMs: 0 });
   const map = inject(scope.ctx, new Map<string, string>(), { marginMs: 0 });
   const fnStore: Record<string, string> = {};
-  inject(scope.ctx, (k: string, v: string) => { fnStore[k] = v; }, { marginMs: 0 });
+  inject(
+    scope.ctx,
+    (k: string, v: string) => {
+      fnStore[k] = v;
+    },
+    { marginMs: 0 },
+  );
   for (const src of [rec, hdrs, map, (k: string) => fnStore[k]]) {
     const child = extract(src, background());
     assert.equal(child.ctx.deadline, scope.ctx.deadline);

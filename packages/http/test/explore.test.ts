@@ -36,31 +36,42 @@ function inflight() {
 test('exploreCancellation: a ctxFetch chain stops on both far sides at every cancellation point', async () => {
   const bLive = inflight();
   const aLive = inflight();
-  const b = await serve(http.createServer(contextHandler(async (ctx, _req, res) => {
-    bLive.add(ctx);
-    await sleep(ctx, 2);
-    res.end(JSON.stringify({ from: 'b' }));
-  })));
-  const a = await serve(http.createServer(contextHandler(async (ctx, _req, res) => {
-    aLive.add(ctx);
-    const r = await ctxFetch(ctx, b.url);
-    const body = (await r.json()) as { from: string };
-    res.end(JSON.stringify({ via: 'a', ...body }));
-  })));
-  const result = await exploreCancellation(async (ctx) => {
-    const r1 = await ctxFetch(ctx, a.url);
-    const first = (await r1.json()) as { from: string };
-    await sleep(ctx, 1);
-    const r2 = await ctxFetch(ctx, `${a.url}/again`);
-    return [first, await r2.text()];
-  }, {
-    timeoutMs: 5000,
-    // The far sides must have ended every request context (not merely the local promise rejected).
-    invariant: async () => {
-      await Promise.all([aLive.idle(), bLive.idle()]);
-      return true;
+  const b = await serve(
+    http.createServer(
+      contextHandler(async (ctx, _req, res) => {
+        bLive.add(ctx);
+        await sleep(ctx, 2);
+        res.end(JSON.stringify({ from: 'b' }));
+      }),
+    ),
+  );
+  const a = await serve(
+    http.createServer(
+      contextHandler(async (ctx, _req, res) => {
+        aLive.add(ctx);
+        const r = await ctxFetch(ctx, b.url);
+        const body = (await r.json()) as { from: string };
+        res.end(JSON.stringify({ via: 'a', ...body }));
+      }),
+    ),
+  );
+  const result = await exploreCancellation(
+    async (ctx) => {
+      const r1 = await ctxFetch(ctx, a.url);
+      const first = (await r1.json()) as { from: string };
+      await sleep(ctx, 1);
+      const r2 = await ctxFetch(ctx, `${a.url}/again`);
+      return [first, await r2.text()];
     },
-  });
+    {
+      timeoutMs: 5000,
+      // The far sides must have ended every request context (not merely the local promise rejected).
+      invariant: async () => {
+        await Promise.all([aLive.idle(), bLive.idle()]);
+        return true;
+      },
+    },
+  );
   assert.deepEqual(result.failures, []);
   assert.deepEqual(result.unreached, []);
   assert.ok(result.points >= 3, `found ${result.points} points`);

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { DeadlineExceededError, background, withCancel, withTimeout, type Context } from '@ctxkit/core';
 import {
-  ClientDisconnectedError, contextFromRequest, createFetch, ctxFetch, getBaggage, getTraceContext, withBaggage,
+  ClientDisconnectedError,
+  contextFromRequest,
+  createFetch,
+  ctxFetch,
+  getBaggage,
+  getTraceContext,
+  withBaggage,
   withTraceContext,
 } from '@ctxkit/http';
 import { cause, subscribe } from '@ctxkit/core';
@@ -22,16 +28,18 @@ async function hangingServer() {
     got: deferred<http.IncomingHttpHeaders>(),
     left: deferred<unknown>(),
   };
-  const s = await serve(http.createServer((req, res) => {
-    requests++;
-    const scope = contextFromRequest(req, res);
-    state.got.resolve(req.headers);
-    void scope.ctx.done.then(() => state.left.resolve(cause(scope.ctx)));
-    if (req.url === '/body') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first chunk');
-    }
-  }));
+  const s = await serve(
+    http.createServer((req, res) => {
+      requests++;
+      const scope = contextFromRequest(req, res);
+      state.got.resolve(req.headers);
+      void scope.ctx.done.then(() => state.left.resolve(cause(scope.ctx)));
+      if (req.url === '/body') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first chunk');
+      }
+    }),
+  );
   return { ...s, state, requests: () => requests };
 }
 
@@ -51,7 +59,7 @@ test('ctx ends while waiting for the response: rejects with ctx.err; the server 
   await s.state.got.promise;
   scope.cancel();
   await assert.rejects(p, (e) => e === scope.ctx.err);
-  assert.ok(await s.state.left.promise instanceof ClientDisconnectedError);
+  assert.ok((await s.state.left.promise) instanceof ClientDisconnectedError);
   await s.close();
 });
 
@@ -71,7 +79,7 @@ for (const how of ['text', 'json', 'stream'] as const) {
     }
     scope.cancel(new Error('caller gave up'));
     await assert.rejects(p, (e) => e === scope.ctx.err);
-    assert.ok(await s.state.left.promise instanceof ClientDisconnectedError);
+    assert.ok((await s.state.left.promise) instanceof ClientDisconnectedError);
     await s.close();
   });
 }
@@ -86,7 +94,7 @@ test('ctx ends before the body is read at all: reads reject with ctx.err', async
   await s.close();
 });
 
-test('the caller\'s own init.signal is honoured (its reason), and the context is left clean', async () => {
+test("the caller's own init.signal is honoured (its reason), and the context is left clean", async () => {
   const s = await hangingServer();
   const scope = withCancel(background());
   const ac = new AbortController();
@@ -95,16 +103,18 @@ test('the caller\'s own init.signal is honoured (its reason), and the context is
   const reason = new Error('user abort');
   ac.abort(reason);
   await assert.rejects(p, (e) => e === reason);
-  assert.equal(scope.ctx.err, undefined, 'the caller\'s signal never ends the parent');
+  assert.equal(scope.ctx.err, undefined, "the caller's signal never ends the parent");
   await s.state.left.promise;
   scope.cancel();
   await s.close();
 });
 
 test('a consumed or cancelled body leaves no child on ctx and no open operation', async () => {
-  const s = await serve(http.createServer((req, res) => {
-    res.end(JSON.stringify({ url: req.url }));
-  }));
+  const s = await serve(
+    http.createServer((req, res) => {
+      res.end(JSON.stringify({ url: req.url }));
+    }),
+  );
   const scope = withCancel(background());
   const before = t.live();
   for (let i = 0; i < 20; i++) {
@@ -132,7 +142,9 @@ test('an abandoned body is released when garbage collected: the far side sees th
     assert.equal(r.status, 200); // dropped without reading
   })();
   let seen = false;
-  void s.state.left.promise.then(() => { seen = true; });
+  void s.state.left.promise.then(() => {
+    seen = true;
+  });
   for (let i = 0; i < 100 && !seen; i++) {
     gc();
     await new Promise((r) => setImmediate(r));
@@ -147,7 +159,8 @@ test('outbound: remaining budget minus margin, grpc-timeout on request, trace co
   const s = await hangingServer();
   const scope = withTimeout(background(), 60_000);
   let ctx: Context = withTraceContext(scope.ctx, {
-    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'congo=t61rcWkgMzE',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    tracestate: 'congo=t61rcWkgMzE',
   });
   ctx = withBaggage(ctx, { tenant: 'acme corp', secret: 'do-not-send' });
   const p = ctxFetch(ctx, `${s.url}/wait`, { marginMs: 1000, grpcTimeout: true, baggage: ['tenant'] });
@@ -160,23 +173,27 @@ test('outbound: remaining budget minus margin, grpc-timeout on request, trace co
   assert.equal(h.baggage, 'tenant=acme%20corp');
   scope.cancel();
   await assert.rejects(p, (e) => e === scope.ctx.err);
-  assert.ok(await s.state.left.promise instanceof ClientDisconnectedError);
+  assert.ok((await s.state.left.promise) instanceof ClientDisconnectedError);
   await s.close();
 });
 
 test('inbound trace context and allowlisted baggage become context values on the server', async () => {
   const seen = deferred<{ trace: unknown; baggage: Map<string, string> }>();
-  const s = await serve(http.createServer((req, res) => {
-    const scope = contextFromRequest(req, res, { baggage: ['tenant'] });
-    seen.resolve({ trace: getTraceContext(scope.ctx), baggage: new Map(getBaggage(scope.ctx)) });
-    res.end();
-  }));
-  await (await fetch(s.url, {
-    headers: {
-      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      baggage: 'tenant=acme%20corp;p=1, other=x, bad key=1',
-    },
-  })).text();
+  const s = await serve(
+    http.createServer((req, res) => {
+      const scope = contextFromRequest(req, res, { baggage: ['tenant'] });
+      seen.resolve({ trace: getTraceContext(scope.ctx), baggage: new Map(getBaggage(scope.ctx)) });
+      res.end();
+    }),
+  );
+  await (
+    await fetch(s.url, {
+      headers: {
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        baggage: 'tenant=acme%20corp;p=1, other=x, bad key=1',
+      },
+    })
+  ).text();
   const got = await seen.promise;
   assert.deepEqual(got.trace, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
   assert.deepEqual([...got.baggage], [['tenant', 'acme corp']]);
@@ -193,11 +210,11 @@ test('createFetch applies defaults; per-call options override', async () => {
   assert.equal(h['x-service'], 'demo');
   scope.cancel();
   await assert.rejects(p, (e) => e === scope.ctx.err);
-  assert.ok(await s.state.left.promise instanceof ClientDisconnectedError);
+  assert.ok((await s.state.left.promise) instanceof ClientDisconnectedError);
   await s.close();
 });
 
-test('the deadline passes mid-response: rejects with DeadlineExceededError (ctx.err); the server\'s propagated budget ended it there too', async () => {
+test("the deadline passes mid-response: rejects with DeadlineExceededError (ctx.err); the server's propagated budget ended it there too", async () => {
   const clock = useManualClock();
   try {
     const s = await hangingServer();
@@ -207,7 +224,7 @@ test('the deadline passes mid-response: rejects with DeadlineExceededError (ctx.
     await clock.advance(1000);
     await rejected;
     // The server's context ended too: its propagated budget (1000 − margin) ran out first.
-    assert.ok(await s.state.left.promise instanceof DeadlineExceededError);
+    assert.ok((await s.state.left.promise) instanceof DeadlineExceededError);
     scope.cancel();
     await s.close();
   } finally {
@@ -217,12 +234,18 @@ test('the deadline passes mid-response: rejects with DeadlineExceededError (ctx.
 
 test('operation labels carry no query string nor credentials', async () => {
   const labels: string[] = [];
-  const stop = subscribe({ operationStarted(op) { labels.push(op.label); } });
+  const stop = subscribe({
+    operationStarted(op) {
+      labels.push(op.label);
+    },
+  });
   const s = await serve(http.createServer((_req, res) => res.end('x')));
   try {
     const u = new URL(s.url);
     // fetch itself refuses URLs with credentials; the label is made (and the operation ended) anyway
-    await ctxFetch(background(), `http://user:secret@${u.host}/path?token=abc#frag`).then((r) => r.text()).catch(() => {});
+    await ctxFetch(background(), `http://user:secret@${u.host}/path?token=abc#frag`)
+      .then((r) => r.text())
+      .catch(() => {});
     await (await ctxFetch(background(), `${s.url}/p?token=abc`, { method: 'post' })).text();
   } finally {
     stop();

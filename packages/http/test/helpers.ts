@@ -1,6 +1,6 @@
 // Shared test plumbing: real servers on loopback, raw clients, and a hook-based tally of
 // cancellable contexts and operations (so each file can check nothing is left running).
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -89,7 +89,8 @@ export function tally(): { live(): number; liveKinds(): string[]; openOps(): str
   const ops = new Map<object, string>();
   const stop = subscribe({
     contextCreated(ctx, _parent, kind) {
-      if (kind !== 'value' && kind !== 'withoutCancel' && ctx.err === undefined) liveSet.set(ctx, kind + ' ' + new Error().stack!.split('\n').slice(3, 9).join(' | '));
+      if (kind !== 'value' && kind !== 'withoutCancel' && ctx.err === undefined)
+        liveSet.set(ctx, kind + ' ' + new Error().stack!.split('\n').slice(3, 9).join(' | '));
     },
     contextEnded(ctx) {
       liveSet.delete(ctx);
@@ -103,4 +104,3 @@ export function tally(): { live(): number; liveKinds(): string[]; openOps(): str
   });
   return { live: () => liveSet.size, liveKinds: () => [...liveSet.values()], openOps: () => [...ops.values()], stop };
 }
-

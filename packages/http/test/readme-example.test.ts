@@ -44,14 +44,27 @@ test('README example: answer, and a client leaving mid-call stops both services'
     const frontCalls = [deferred<Call>(), deferred<Call>()];
 
     // The README's two handlers, as written there (the port of prices aside).
-    const prices = await serve(http.createServer(contextHandler(reporting(async (ctx, _req, res) => {
-      await sleep(ctx, 3000); // rejects with ctx.err the moment the caller leaves
-      res.end(JSON.stringify({ price: 42 }));
-    }, pricesCalls))));
-    const front = await serve(http.createServer(contextHandler(reporting(async (ctx, _req, res) => {
-      const r = await ctxFetch(ctx, `${prices.url}/price`);
-      res.end(await r.text());
-    }, frontCalls), { timeoutMs: 5000 })));
+    const prices = await serve(
+      http.createServer(
+        contextHandler(
+          reporting(async (ctx, _req, res) => {
+            await sleep(ctx, 3000); // rejects with ctx.err the moment the caller leaves
+            res.end(JSON.stringify({ price: 42 }));
+          }, pricesCalls),
+        ),
+      ),
+    );
+    const front = await serve(
+      http.createServer(
+        contextHandler(
+          reporting(async (ctx, _req, res) => {
+            const r = await ctxFetch(ctx, `${prices.url}/price`);
+            res.end(await r.text());
+          }, frontCalls),
+          { timeoutMs: 5000 },
+        ),
+      ),
+    );
 
     // The answer arrives once prices' 3 s have passed.
     const answer = fetch(front.url).then((r) => r.text());
@@ -67,7 +80,7 @@ test('README example: answer, and a client leaving mid-call stops both services'
     await Promise.all([upstream.ctx.done, downstream.ctx.done]);
     assert.ok(cause(upstream.ctx) instanceof ClientDisconnectedError, 'front stopped: its client went away');
     assert.ok(cause(downstream.ctx) instanceof ClientDisconnectedError, 'prices stopped: its caller (front) went away');
-    await assert.rejects(downstream.work, (e) => e === downstream.ctx.err, 'prices\' sleep rejected with ctx.err');
+    await assert.rejects(downstream.work, (e) => e === downstream.ctx.err, "prices' sleep rejected with ctx.err");
     await front.close();
     await prices.close();
   } finally {

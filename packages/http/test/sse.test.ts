@@ -45,14 +45,24 @@ test('events are written in SSE format, heartbeats follow the (manual) clock, th
   try {
     const release = deferred();
     const outcome = deferred<unknown>();
-    const s = await serve(http.createServer((req, res) => {
-      const scope = contextFromRequest(req, res);
-      sendEvents(scope.ctx, res, async function* (ctx: Context) {
-        yield { event: 'greeting', id: '1', data: 'hello\nworld' };
-        await race(ctx, release.promise);
-        yield { data: { n: 2 } };
-      }, { heartbeatMs: 1000 }).then(() => outcome.resolve('resolved'), (e: unknown) => outcome.resolve(e));
-    }));
+    const s = await serve(
+      http.createServer((req, res) => {
+        const scope = contextFromRequest(req, res);
+        sendEvents(
+          scope.ctx,
+          res,
+          async function* (ctx: Context) {
+            yield { event: 'greeting', id: '1', data: 'hello\nworld' };
+            await race(ctx, release.promise);
+            yield { data: { n: 2 } };
+          },
+          { heartbeatMs: 1000 },
+        ).then(
+          () => outcome.resolve('resolved'),
+          (e: unknown) => outcome.resolve(e),
+        );
+      }),
+    );
     const res = await get(s.url);
     assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
     const r = reader(res);
@@ -76,17 +86,24 @@ test('client disconnects: sendEvents rejects with ctx.err, the source is returne
   try {
     const finallyRan = deferred();
     const outcome = deferred<{ e: unknown; ctx: Context }>();
-    const s = await serve(http.createServer((req, res) => {
-      const scope = contextFromRequest(req, res);
-      sendEvents(scope.ctx, res, async function* (ctx: Context) {
-        try {
-          yield 'first';
-          await race(ctx, new Promise(() => {}));
-        } finally {
-          finallyRan.resolve();
-        }
-      }, { heartbeatMs: 500 }).catch((e: unknown) => outcome.resolve({ e, ctx: scope.ctx }));
-    }));
+    const s = await serve(
+      http.createServer((req, res) => {
+        const scope = contextFromRequest(req, res);
+        sendEvents(
+          scope.ctx,
+          res,
+          async function* (ctx: Context) {
+            try {
+              yield 'first';
+              await race(ctx, new Promise(() => {}));
+            } finally {
+              finallyRan.resolve();
+            }
+          },
+          { heartbeatMs: 500 },
+        ).catch((e: unknown) => outcome.resolve({ e, ctx: scope.ctx }));
+      }),
+    );
     const res = await get(s.url);
     const r = reader(res);
     await r.waitFor('data: first\n\n');
@@ -106,13 +123,20 @@ test('the budget runs out: the stream is ended for the client and sendEvents rej
   const clock = useManualClock();
   try {
     const outcome = deferred<{ e: unknown; ctx: Context }>();
-    const s = await serve(http.createServer((req, res) => {
-      const scope = contextFromRequest(req, res, { timeoutMs: 5000 });
-      sendEvents(scope.ctx, res, async function* (ctx: Context) {
-        yield 'only';
-        await race(ctx, new Promise(() => {}));
-      }, { heartbeatMs: 0 }).catch((e: unknown) => outcome.resolve({ e, ctx: scope.ctx }));
-    }));
+    const s = await serve(
+      http.createServer((req, res) => {
+        const scope = contextFromRequest(req, res, { timeoutMs: 5000 });
+        sendEvents(
+          scope.ctx,
+          res,
+          async function* (ctx: Context) {
+            yield 'only';
+            await race(ctx, new Promise(() => {}));
+          },
+          { heartbeatMs: 0 },
+        ).catch((e: unknown) => outcome.resolve({ e, ctx: scope.ctx }));
+      }),
+    );
     const res = await get(s.url);
     const r = reader(res);
     await r.waitFor('data: only\n\n');

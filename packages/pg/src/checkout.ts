@@ -5,7 +5,9 @@ import { afterFunc, type Context } from '@ctxkit/core';
 /** @internal Called once with the checked-out client, or with the error. */
 export type CheckoutCallback = (err: unknown, client: PoolClient | undefined) => void;
 
-interface PendingItem { callback: unknown }
+interface PendingItem {
+  callback: unknown;
+}
 
 /**
  * Takes our waiter out of pg-pool's wait queue, so `pool.waitingCount` drops at once. pg-pool has

@@ -51,8 +51,16 @@ export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClie
     const { op, config } = begun;
     lane.enter();
     return lane.run(ctx, config, undefined, need).then(
-      (res) => { lane.leave(); op.end(); return res; },
-      (e: unknown) => { lane.leave(); op.end(e); throw e; },
+      (res) => {
+        lane.leave();
+        op.end();
+        return res;
+      },
+      (e: unknown) => {
+        lane.leave();
+        op.end(e);
+        throw e;
+      },
     );
   }
 

@@ -32,7 +32,9 @@ export class CommitOutcomeUnknownError extends Error {
  */
 export class TransactionRolledBackError extends Error {
   constructor() {
-    super('@ctxkit/pg: the transaction was rolled back: a statement in it failed (the callback caught the error), so COMMIT could not commit');
+    super(
+      '@ctxkit/pg: the transaction was rolled back: a statement in it failed (the callback caught the error), so COMMIT could not commit',
+    );
   }
   override get name(): string {
     return 'TransactionRolledBackError';

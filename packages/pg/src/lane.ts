@@ -178,7 +178,10 @@ export class Lane {
   private guardOriginal: unknown = undefined;
   private guardText: string | undefined = undefined;
 
-  constructor(readonly client: ClientBase, public cleanupTimeoutMs: number) {}
+  constructor(
+    readonly client: ClientBase,
+    public cleanupTimeoutMs: number,
+  ) {}
 
   /**
    * Runs `config` (already copied: node-postgres writes into it) when the lane is free and calls
@@ -270,7 +273,7 @@ export class Lane {
    * is cancelled in the server.
    */
   interrupt(scope: Scope, err: unknown): void {
-    for (let i = 0; i < this.queue.length;) {
+    for (let i = 0; i < this.queue.length; ) {
       const job = this.queue[i]!;
       if (within(job.scope, scope)) {
         this.queue.splice(i, 1);
@@ -380,7 +383,9 @@ export class Lane {
     if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number' || target === undefined) {
       // No way to reach the backend's cancel key: closing the connection is the only way to stop it.
       job.cancel = 'not-sent';
-      this.markBroken(new Error('@ctxkit/pg: no backend key data to send a cancel request; the connection was closed to stop the statement'));
+      this.markBroken(
+        new Error('@ctxkit/pg: no backend key data to send a cancel request; the connection was closed to stop the statement'),
+      );
       return;
     }
     const r = new CancelRequests(target, c.processID, c.secretKey, clock.now() + this.cleanupTimeoutMs);
@@ -410,12 +415,16 @@ export class Lane {
     if (pause === undefined) return;
     const clock = getClock();
     if (clock.now() + pause >= r.until) return;
-    r.timer = clock.setTimer(() => {
-      r.timer = undefined;
-      if (job.state !== CANCELLING || job.settled || r.inFlight) return;
-      const left = r.until - clock.now();
-      if (left > 0) this.sendCancel(job, r, left);
-    }, pause, false);
+    r.timer = clock.setTimer(
+      () => {
+        r.timer = undefined;
+        if (job.state !== CANCELLING || job.settled || r.inFlight) return;
+        const left = r.until - clock.now();
+        if (left > 0) this.sendCancel(job, r, left);
+      },
+      pause,
+      false,
+    );
   }
 
   /** No more cancel requests for `job` (one in flight, if any, still runs to its end). */
@@ -435,18 +444,26 @@ export class Lane {
     const clock = getClock();
     clock.clearTimer(job.timer);
     if (job.cancel === 'unknown') {
-      this.markBroken(new Error('@ctxkit/pg: the server did not confirm a cancel request; the connection was closed so the cancel cannot hit a later statement'));
+      this.markBroken(
+        new Error(
+          '@ctxkit/pg: the server did not confirm a cancel request; the connection was closed so the cancel cannot hit a later statement',
+        ),
+      );
     }
     if (job.error !== undefined && isConnectionFailure(job.error, this.client)) this.markBroken(asError(job.error));
     if (this.broken !== undefined) return this.finishCancelled(job);
     job.state = PROBING;
     let answered = false;
-    const timer = clock.setTimer(() => {
-      if (answered) return;
-      answered = true;
-      this.markBroken(new Error('@ctxkit/pg: the connection did not answer a health check after a cancel; it was closed'));
-      this.finishCancelled(job);
-    }, this.cleanupTimeoutMs, false);
+    const timer = clock.setTimer(
+      () => {
+        if (answered) return;
+        answered = true;
+        this.markBroken(new Error('@ctxkit/pg: the connection did not answer a health check after a cancel; it was closed'));
+        this.finishCancelled(job);
+      },
+      this.cleanupTimeoutMs,
+      false,
+    );
     try {
       this.client.query('', (err: unknown) => {
         if (answered) return;
@@ -465,7 +482,9 @@ export class Lane {
 
   private cancelOverdue(job: Job): void {
     if (job.state !== CANCELLING) return;
-    this.markBroken(new Error(`@ctxkit/pg: a cancelled statement did not stop within ${this.cleanupTimeoutMs} ms; the connection was closed`));
+    this.markBroken(
+      new Error(`@ctxkit/pg: a cancelled statement did not stop within ${this.cleanupTimeoutMs} ms; the connection was closed`),
+    );
     this.finishCancelled(job);
   }
 

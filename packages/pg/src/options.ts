@@ -58,7 +58,10 @@ export function resolveOptions(options: PgOptions | undefined, fn: string): Reso
     throw new TypeError(`${fn}: options must be an object, got ${options === null ? 'null' : typeof options}`);
   }
   const {
-    serverTimeout = true, serverTimeoutMarginMs = 50, serverTimeoutSlackRatio = 0.25, serverTimeoutSlackMs = 100,
+    serverTimeout = true,
+    serverTimeoutMarginMs = 50,
+    serverTimeoutSlackRatio = 0.25,
+    serverTimeoutSlackMs = 100,
     cleanupTimeoutMs = 5000,
   } = options;
   if (typeof serverTimeout !== 'boolean') {
@@ -71,7 +74,10 @@ export function resolveOptions(options: PgOptions | undefined, fn: string): Reso
     throw new TypeError(`${fn}: options.cleanupTimeoutMs must be a finite number > 0, got ${String(cleanupTimeoutMs)}`);
   }
   return {
-    serverTimeout, marginMs: serverTimeoutMarginMs, slackRatio: serverTimeoutSlackRatio, slackMs: serverTimeoutSlackMs,
+    serverTimeout,
+    marginMs: serverTimeoutMarginMs,
+    slackRatio: serverTimeoutSlackRatio,
+    slackMs: serverTimeoutSlackMs,
     cleanupTimeoutMs,
   };
 }

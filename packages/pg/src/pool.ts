@@ -44,7 +44,10 @@ class Checkout {
   private released = false;
   private readonly onError: (err: Error) => void;
 
-  constructor(readonly client: PoolClient, o: ResolvedOptions) {
+  constructor(
+    readonly client: PoolClient,
+    o: ResolvedOptions,
+  ) {
     const lane = (this.lane = laneOf(client, o.cleanupTimeoutMs));
     this.onError = (err) => lane.markBroken(err);
     client.on('error', this.onError);
@@ -119,10 +122,16 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
           }
         };
         // The server-side timeout (if any) is set, or kept, right before the statement starts.
-        co.lane.exec(ctx, config, undefined, (e, res) => {
-          co.finish();
-          deliver(e, res);
-        }, need);
+        co.lane.exec(
+          ctx,
+          config,
+          undefined,
+          (e, res) => {
+            co.finish();
+            deliver(e, res);
+          },
+          need,
+        );
       });
     });
   }

@@ -33,7 +33,10 @@ function describe(v: unknown): string {
  * (`client.query(text, values, cb)`), with no config object to copy.
  */
 export class Statement {
-  constructor(readonly text: string, readonly values: unknown[] | undefined) {}
+  constructor(
+    readonly text: string,
+    readonly values: unknown[] | undefined,
+  ) {}
 }
 
 /** @internal SQL text this package sends itself. */
@@ -54,11 +57,13 @@ export function toConfig(fn: string, text: unknown, values: unknown): Sendable {
     throw new TypeError(`${fn}: values must be an array, got ${describe(values)}`);
   }
   if (typeof text === 'string') {
-    return new Statement(text, values == null ? undefined : values as unknown[]);
+    return new Statement(text, values == null ? undefined : (values as unknown[]));
   }
   if (text !== null && typeof text === 'object') {
     if (typeof (text as { submit?: unknown }).submit === 'function') {
-      throw new TypeError(`${fn}: submittable queries (pg-cursor, pg-query-stream, pg.Query) are not supported; pass SQL text or a query config`);
+      throw new TypeError(
+        `${fn}: submittable queries (pg-cursor, pg-query-stream, pg.Query) are not supported; pass SQL text or a query config`,
+      );
     }
     const c = text as Partial<QueryConfig>;
     if (typeof c.text !== 'string') {

@@ -119,7 +119,9 @@ export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope 
 function mapServerTimeout(e: unknown, ctxs: readonly Context[]): unknown {
   if (!isQueryCanceled(e)) return e;
   for (const c of ctxs) if (c.err !== undefined) return c.err;
-  return new DeadlineExceededError('@ctxkit/pg: the server stopped the statement at its statement_timeout (the context\'s deadline)', { cause: e });
+  return new DeadlineExceededError("@ctxkit/pg: the server stopped the statement at its statement_timeout (the context's deadline)", {
+    cause: e,
+  });
 }
 
 // Job.pending values besides a SET's ms (≥ 1) and RESTORE.

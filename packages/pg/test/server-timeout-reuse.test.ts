@@ -7,7 +7,7 @@
 // connection — through this package or plain node-postgres — is not killed by it.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
+import type pg from 'pg';
 import fc from 'fast-check';
 import { background, remaining, withCancel, withTimeout, type Context } from '@ctxkit/core';
 import { exploreCancellation, leakCheckAfterAll } from '@ctxkit/testing';
@@ -39,7 +39,10 @@ function ceiling(budget: number): number {
  */
 function assertInWindow(inside: number, ctx: Context, budget: number, what: string): void {
   const floor = remaining(ctx) + MARGIN;
-  assert.ok(inside >= floor && inside <= ceiling(budget), `${what}: statement_timeout ${inside} ms outside [${floor.toFixed(1)}, ${ceiling(budget)}]`);
+  assert.ok(
+    inside >= floor && inside <= ceiling(budget),
+    `${what}: statement_timeout ${inside} ms outside [${floor.toFixed(1)}, ${ceiling(budget)}]`,
+  );
 }
 
 const isTimeoutStatement = (text: string): boolean => /statement_timeout/i.test(text) && text !== IN_FORCE;
@@ -115,53 +118,60 @@ describe('@ctxkit/pg server-side timeout reuse', { skip: database === undefined 
     sent.length = 0;
     const inside = ms((await withBudget(60_000, IN_FORCE)).rows[0].t);
     assert.ok(inside >= 60_000 && inside <= ceiling(60_000), `60 s statement: ${inside} ms`);
-    assert.deepEqual(sent.map((t) => isTimeoutStatement(t)), [true, false], `sent: ${JSON.stringify(sent)}`);
+    assert.deepEqual(
+      sent.map((t) => isTimeoutStatement(t)),
+      [true, false],
+      `sent: ${JSON.stringify(sent)}`,
+    );
     sent.length = 0;
     await withBudget(60_000, 'SELECT 1');
     assert.deepEqual(sent, ['SELECT 1']);
   });
 
-  test('random sequences: every statement runs within its window; without a deadline, under the session\'s own value', async () => {
+  test("random sequences: every statement runs within its window; without a deadline, under the session's own value", async () => {
     const budget = fc.option(fc.constantFrom(150, 400, 1_000, 1_100, 3_000, 10_000, 60_000), { nil: undefined });
     const step = fc.oneof(
       fc.record({ kind: fc.constant('query' as const), budget }),
       fc.record({ kind: fc.constant('plain' as const) }),
       fc.record({ kind: fc.constant('tx' as const), budget, statements: fc.array(budget, { minLength: 1, maxLength: 3 }) }),
     );
-    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-      for (const st of steps) {
-        if (st.kind === 'plain') {
-          // node-postgres itself, on the same pooled connection
-          assert.equal((await pool.query(IN_FORCE)).rows[0].t, '0', 'plain pool.query after wrapped statements');
-        } else if (st.kind === 'query') {
-          if (st.budget === undefined) {
-            assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'no deadline');
-          } else {
-            const s = withTimeout(background(), st.budget);
-            const inside = ms((await db.query(s.ctx, IN_FORCE)).rows[0].t);
-            assertInWindow(inside, s.ctx, st.budget, `db.query with ${st.budget} ms`);
-            s.cancel();
-          }
-        } else {
-          const t = st.budget === undefined ? withCancel(background()) : withTimeout(background(), st.budget);
-          await db.transaction(t.ctx, async (tx) => {
-            for (const b of st.statements) {
-              const s = b === undefined ? withCancel(t.ctx) : withTimeout(t.ctx, b);
-              const shown = (await tx.query(s.ctx, IN_FORCE)).rows[0].t as string;
-              const effective = Math.min(b ?? Infinity, st.budget ?? Infinity);
-              if (effective === Infinity) assert.equal(shown, '0', 'no deadline in the transaction');
-              else assertInWindow(ms(shown), s.ctx, effective, `tx.query with ${b} ms in a ${st.budget} ms transaction`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        for (const st of steps) {
+          if (st.kind === 'plain') {
+            // node-postgres itself, on the same pooled connection
+            assert.equal((await pool.query(IN_FORCE)).rows[0].t, '0', 'plain pool.query after wrapped statements');
+          } else if (st.kind === 'query') {
+            if (st.budget === undefined) {
+              assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'no deadline');
+            } else {
+              const s = withTimeout(background(), st.budget);
+              const inside = ms((await db.query(s.ctx, IN_FORCE)).rows[0].t);
+              assertInWindow(inside, s.ctx, st.budget, `db.query with ${st.budget} ms`);
               s.cancel();
             }
-          });
-          t.cancel();
+          } else {
+            const t = st.budget === undefined ? withCancel(background()) : withTimeout(background(), st.budget);
+            await db.transaction(t.ctx, async (tx) => {
+              for (const b of st.statements) {
+                const s = b === undefined ? withCancel(t.ctx) : withTimeout(t.ctx, b);
+                const shown = (await tx.query(s.ctx, IN_FORCE)).rows[0].t as string;
+                const effective = Math.min(b ?? Infinity, st.budget ?? Infinity);
+                if (effective === Infinity) assert.equal(shown, '0', 'no deadline in the transaction');
+                else assertInWindow(ms(shown), s.ctx, effective, `tx.query with ${b} ms in a ${st.budget} ms transaction`);
+                s.cancel();
+              }
+            });
+            t.cancel();
+          }
         }
-      }
-    }), { numRuns: 25 });
+      }),
+      { numRuns: 25 },
+    );
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
 
-  test('a deadline beyond what statement_timeout can hold (~24.8 days) runs under the session\'s own value', async () => {
+  test("a deadline beyond what statement_timeout can hold (~24.8 days) runs under the session's own value", async () => {
     await withBudget(1_000, 'SELECT 1'); // a value of ours in force
     const far = withTimeout(background(), 30 * 86_400_000);
     assert.equal((await db.query(far.ctx, IN_FORCE)).rows[0].t, '0');
@@ -225,12 +235,15 @@ describe('@ctxkit/pg server-side timeout reuse', { skip: database === undefined 
         cancelledAt = text;
         s.cancel();
       };
-      const outcome = await db.query(s.ctx, 'SELECT 1').then(() => 'done', (e: unknown) => e);
+      const outcome = await db.query(s.ctx, 'SELECT 1').then(
+        () => 'done',
+        (e: unknown) => e,
+      );
       onSend = undefined;
       s.cancel();
       assert.match(cancelledAt ?? '', /^SET statement_timeout = \d+$/);
       assert.equal(outcome, s.ctx.err, 'the caller gets ctx.err');
-      assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'no deadline: the session\'s own value');
+      assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', "no deadline: the session's own value");
       const again = withTimeout(background(), 1_000);
       assertInWindow(ms((await db.query(again.ctx, IN_FORCE)).rows[0].t), again.ctx, 1_000, 'the next deadline');
       again.cancel();
@@ -240,7 +253,8 @@ describe('@ctxkit/pg server-side timeout reuse', { skip: database === undefined 
   test('exploreCancellation: deadline statements cancelled at every point leave nothing stale (the mid-SET case is the test above)', async () => {
     const result = await exploreCancellation(
       async (ctx) => {
-        for (const budget of [60_000, 1_000, 60_000]) { // each needs a SET: the previous one does not fit
+        for (const budget of [60_000, 1_000, 60_000]) {
+          // each needs a SET: the previous one does not fit
           const t = withTimeout(ctx, budget);
           try {
             await db.query(t.ctx, 'SELECT 1');

@@ -57,7 +57,8 @@ describe('@ctxkit/pg/testing', () => {
         scope.cancel();
         await expectCanceled(p, scope.ctx);
         await waitFor('the backend to be idle', async () =>
-          (await backends(admin, app)).find((b) => b.pid === running.pid && b.state === 'idle'));
+          (await backends(admin, app)).find((b) => b.pid === running.pid && b.state === 'idle'),
+        );
       } finally {
         await pool.end();
         await admin.end();

@@ -99,7 +99,7 @@ describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 
     assert.equal((await db.query(background(), IN_FORCE)).rows[0].t, '0', 'SET LOCAL ended with the transaction');
   });
 
-  test('inside a transaction: a tight statement\'s value does not outlive it', async () => {
+  test("inside a transaction: a tight statement's value does not outlive it", async () => {
     const r = await db.transaction(background(), async (tx) => {
       const tight = withTimeout(background(), 1_000);
       const a = (await tx.query(tight.ctx, IN_FORCE)).rows[0].t as string;
@@ -115,7 +115,7 @@ describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 
     assert.equal(r[1], '0', 'a statement without a deadline runs without the earlier tight value');
   });
 
-  test('concurrent statements on one wrapped client never run under each other\'s budget', async () => {
+  test("concurrent statements on one wrapped client never run under each other's budget", async () => {
     const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-concurrent` });
     client.on('error', () => {});
     await client.connect();
@@ -133,7 +133,7 @@ describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 
       assertInWindow(ms(seen[0]!), tight.ctx, 2_000, 'first tight one');
       assertInWindow(ms(seen[2]!), tight.ctx, 2_000, 'second tight one');
       tight.cancel();
-      assert.deepEqual([seen[1], seen[3]], ['0', '0'], 'the others ran under the session\'s own value');
+      assert.deepEqual([seen[1], seen[3]], ['0', '0'], "the others ran under the session's own value");
     } finally {
       await client.end();
     }
@@ -143,10 +143,10 @@ describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 
     const clock = useManualClock(); // time stands still here: our own deadline timer never fires
     try {
       const scope = withTimeout(background(), 300);
-      const err = await db.query(scope.ctx, 'SELECT pg_sleep(5)').catch((e: unknown) => e) as Error & { cause?: { code?: string } };
+      const err = (await db.query(scope.ctx, 'SELECT pg_sleep(5)').catch((e: unknown) => e)) as Error & { cause?: { code?: string } };
       assert.equal(scope.ctx.err, undefined, 'the context has not ended by its own clock');
       assert.ok(isDeadlineExceeded(err), `expected a deadline error, got ${String(err)}`);
-      assert.equal(err.cause?.code, '57014', 'caused by the server\'s statement_timeout');
+      assert.equal(err.cause?.code, '57014', "caused by the server's statement_timeout");
       scope.cancel();
     } finally {
       clock.restore();
@@ -156,7 +156,7 @@ describe('@ctxkit/pg deadlines in the server', { skip: database === undefined ? 
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
 
-  test('wrapClient applies the budget the same way; the raw client then gets the session\'s own value', async () => {
+  test("wrapClient applies the budget the same way; the raw client then gets the session's own value", async () => {
     const client = new pg.Client({ connectionString: database!.connectionString, application_name: `${app}-client` });
     client.on('error', () => {});
     await client.connect();

@@ -20,13 +20,13 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
   let admin: pg.Pool;
   let db: Db;
 
-  const ids = async (): Promise<number[]> =>
-    (await admin.query<{ id: number }>(`SELECT id FROM ${t} ORDER BY id`)).rows.map((r) => r.id);
+  const ids = async (): Promise<number[]> => (await admin.query<{ id: number }>(`SELECT id FROM ${t} ORDER BY id`)).rows.map((r) => r.id);
 
   /** Every session of this file is out of any transaction (and none is running a statement). */
   const sessionsAtRest = (): Promise<true> =>
     waitFor('no session active or idle in transaction', async () =>
-      (await backends(admin, app)).every((b) => b.state === 'idle') ? true : undefined);
+      (await backends(admin, app)).every((b) => b.state === 'idle') ? true : undefined,
+    );
 
   before(async () => {
     pool = makePool(database!, app, { max: 3 });
@@ -64,20 +64,24 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
 
   test('rolls back when the callback throws, and rethrows that very error', async () => {
     const boom = new Error('boom');
-    const err = await db.transaction(background(), async (tx) => {
-      await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
-      throw boom;
-    }).catch((e: unknown) => e);
+    const err = await db
+      .transaction(background(), async (tx) => {
+        await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
+        throw boom;
+      })
+      .catch((e: unknown) => e);
     assert.equal(err, boom);
     assert.deepEqual(await ids(), []);
     await sessionsAtRest();
   });
 
   test('a server error inside passes through unchanged and the transaction rolls back', async () => {
-    const err = await db.transaction(background(), async (tx) => {
-      await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
-      await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
-    }).catch((e: unknown) => e) as { code?: string };
+    const err = (await db
+      .transaction(background(), async (tx) => {
+        await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
+        await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
+      })
+      .catch((e: unknown) => e)) as { code?: string };
     assert.ok(err instanceof pg.DatabaseError);
     assert.equal(err.code, '23505');
     assert.deepEqual(await ids(), []);
@@ -97,16 +101,23 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
     assert.deepEqual(await ids(), []);
     await sessionsAtRest();
     // The connection passed its health check and was rolled back and kept, not destroyed.
-    assert.ok((await backends(admin, app)).some((b) => b.pid === running.pid && b.state === 'idle'), 'same backend, idle');
+    assert.ok(
+      (await backends(admin, app)).some((b) => b.pid === running.pid && b.state === 'idle'),
+      'same backend, idle',
+    );
     assert.deepEqual(poolAtRest(pool), { checkedOut: 0, waiting: 0 });
   });
 
   test('the transaction context ending while the callback waits elsewhere rolls back at once', async () => {
     const scope = withCancel(background());
     let resume!: () => void;
-    const elsewhere = new Promise<void>((r) => { resume = r; });
+    const elsewhere = new Promise<void>((r) => {
+      resume = r;
+    });
     let inserted!: () => void;
-    const insertDone = new Promise<void>((r) => { inserted = r; });
+    const insertDone = new Promise<void>((r) => {
+      inserted = r;
+    });
     let later: unknown;
     const p = db.transaction(scope.ctx, async (tx) => {
       await tx.query(scope.ctx, `INSERT INTO ${t} VALUES (1)`);
@@ -116,7 +127,8 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
     });
     await insertDone;
     const inTx = await waitFor('the session to be idle in transaction', async () =>
-      (await backends(admin, app)).find((b) => b.state === 'idle in transaction'));
+      (await backends(admin, app)).find((b) => b.state === 'idle in transaction'),
+    );
     scope.cancel();
     // Rolled back before the callback even resumes.
     await waitFor('the session to leave its transaction', async () => {
@@ -155,17 +167,21 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
     const oops = new Error('oops');
     await db.transaction(background(), async (tx) => {
       await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
-      const e = await tx.savepoint(background(), async (sp) => {
-        await sp.query(background(), `INSERT INTO ${t} VALUES (2)`);
-        throw oops;
-      }).catch((x: unknown) => x);
+      const e = await tx
+        .savepoint(background(), async (sp) => {
+          await sp.query(background(), `INSERT INTO ${t} VALUES (2)`);
+          throw oops;
+        })
+        .catch((x: unknown) => x);
       assert.equal(e, oops);
       await tx.savepoint(background(), async (sp) => {
         await sp.query(background(), `INSERT INTO ${t} VALUES (3)`);
-        await sp.savepoint(background(), async (inner) => {
-          await inner.query(background(), `INSERT INTO ${t} VALUES (4)`);
-          await inner.query(background(), `INSERT INTO ${t} VALUES (4)`); // 23505: undoes 4 only
-        }).catch((x: { code?: string }) => assert.equal(x.code, '23505'));
+        await sp
+          .savepoint(background(), async (inner) => {
+            await inner.query(background(), `INSERT INTO ${t} VALUES (4)`);
+            await inner.query(background(), `INSERT INTO ${t} VALUES (4)`); // 23505: undoes 4 only
+          })
+          .catch((x: { code?: string }) => assert.equal(x.code, '23505'));
       });
     });
     assert.deepEqual(await ids(), [1, 3]);
@@ -184,23 +200,30 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
   });
 
   test('isolation level and read-only mode reach the server', async () => {
-    const r = await db.transaction(background(), async (tx) => {
-      const iso = await tx.query(background(), 'SHOW transaction_isolation');
-      const ro = await tx.query(background(), 'SHOW transaction_read_only');
-      return [iso.rows[0].transaction_isolation, ro.rows[0].transaction_read_only];
-    }, { isolationLevel: 'serializable', readOnly: true });
+    const r = await db.transaction(
+      background(),
+      async (tx) => {
+        const iso = await tx.query(background(), 'SHOW transaction_isolation');
+        const ro = await tx.query(background(), 'SHOW transaction_read_only');
+        return [iso.rows[0].transaction_isolation, ro.rows[0].transaction_read_only];
+      },
+      { isolationLevel: 'serializable', readOnly: true },
+    );
     assert.deepEqual(r, ['serializable', 'on']);
-    const err = await db.transaction(background(), (tx) => tx.query(background(), `INSERT INTO ${t} VALUES (1)`), { readOnly: true })
-      .catch((e: unknown) => e) as { code?: string };
+    const err = (await db
+      .transaction(background(), (tx) => tx.query(background(), `INSERT INTO ${t} VALUES (1)`), { readOnly: true })
+      .catch((e: unknown) => e)) as { code?: string };
     assert.equal(err.code, '25006'); // read_only_sql_transaction
     assert.deepEqual(await ids(), []);
   });
 
   test('a callback that swallows a failed statement gets TransactionRolledBackError, not a false commit', async () => {
-    const err = await db.transaction(background(), async (tx) => {
-      await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
-      await tx.query(background(), 'SELECT 1/0').catch(() => {});
-    }).catch((e: unknown) => e);
+    const err = await db
+      .transaction(background(), async (tx) => {
+        await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
+        await tx.query(background(), 'SELECT 1/0').catch(() => {});
+      })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TransactionRolledBackError);
     assert.deepEqual(await ids(), []);
   });
@@ -233,10 +256,12 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
 
   test('with a deadline, a transaction whose statement failed still reports TransactionRolledBackError', async () => {
     const scope = withTimeout(background(), 10_000);
-    const err = await db.transaction(scope.ctx, async (tx) => {
-      await tx.query(scope.ctx, `INSERT INTO ${t} VALUES (1)`);
-      await tx.query(scope.ctx, 'SELECT 1/0').catch(() => {});
-    }).catch((e: unknown) => e);
+    const err = await db
+      .transaction(scope.ctx, async (tx) => {
+        await tx.query(scope.ctx, `INSERT INTO ${t} VALUES (1)`);
+        await tx.query(scope.ctx, 'SELECT 1/0').catch(() => {});
+      })
+      .catch((e: unknown) => e);
     scope.cancel();
     assert.ok(err instanceof TransactionRolledBackError, String(err));
     assert.deepEqual(await ids(), []);
@@ -244,9 +269,11 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
   });
 
   test('the connection dying during COMMIT gives CommitOutcomeUnknownError; the pool recovers', async () => {
-    const p = db.transaction(background(), async (tx) => {
-      await tx.query(background(), `INSERT INTO ${slow} VALUES (2, 30)`);
-    }).catch((e: unknown) => e);
+    const p = db
+      .transaction(background(), async (tx) => {
+        await tx.query(background(), `INSERT INTO ${slow} VALUES (2, 30)`);
+      })
+      .catch((e: unknown) => e);
     const committing = await waitActive(admin, app, 'COMMIT');
     await admin.query('SELECT pg_terminate_backend($1)', [committing.pid]);
     const err = await p;
@@ -257,13 +284,15 @@ describe('@ctxkit/pg transactions and savepoints', { skip: database === undefine
   });
 
   test('a backend killed mid-transaction rejects with its error and nothing is persisted', async () => {
-    const p = db.transaction(background(), async (tx) => {
-      await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
-      await tx.query(background(), 'SELECT pg_sleep(30) /* tx-kill */');
-    }).catch((e: unknown) => e);
+    const p = db
+      .transaction(background(), async (tx) => {
+        await tx.query(background(), `INSERT INTO ${t} VALUES (1)`);
+        await tx.query(background(), 'SELECT pg_sleep(30) /* tx-kill */');
+      })
+      .catch((e: unknown) => e);
     const running = await waitActive(admin, app, 'tx-kill');
     await admin.query('SELECT pg_terminate_backend($1)', [running.pid]);
-    const err = await p as { code?: string };
+    const err = (await p) as { code?: string };
     assert.equal(err.code, '57P01');
     assert.deepEqual(await ids(), []);
     await waitFor('the dead client to leave the pool', async () => (poolAtRest(pool).checkedOut === 0 ? true : undefined));

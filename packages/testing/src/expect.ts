@@ -21,10 +21,7 @@ function show(v: unknown): string {
  * integrations promise). Otherwise rejects with an `Error` saying what happened instead: it
  * resolved, it rejected with another error (kept as `cause`), or `ctx` has not ended.
  */
-export async function expectCanceled(
-  promise: PromiseLike<unknown> | (() => PromiseLike<unknown>),
-  ctx?: Context,
-): Promise<ContextError> {
+export async function expectCanceled(promise: PromiseLike<unknown> | (() => PromiseLike<unknown>), ctx?: Context): Promise<ContextError> {
   if (ctx !== undefined && !isContext(ctx)) throw new TypeError('expectCanceled: ctx must be a Context from @ctxkit/core');
   let p: PromiseLike<unknown>;
   if (typeof promise === 'function') {
@@ -51,7 +48,9 @@ export async function expectCanceled(
         throw new Error(`expectCanceled: the promise rejected with ${show(e)}, but the given ctx has not ended`, { cause: e });
       }
       if (e !== ctx.err) {
-        throw new Error(`expectCanceled: expected exactly ctx.err (${show(ctx.err)}), got another context error (${show(e)})`, { cause: e });
+        throw new Error(`expectCanceled: expected exactly ctx.err (${show(ctx.err)}), got another context error (${show(e)})`, {
+          cause: e,
+        });
       }
     }
     return e as ContextError;

@@ -152,8 +152,13 @@ type Proc = {
  */
 function captureUnhandled(into: unknown[]): () => void {
   const proc = (globalThis as { process?: Partial<Proc> }).process;
-  if (proc === undefined || typeof proc.on !== 'function' || typeof proc.listeners !== 'function' ||
-      typeof proc.removeAllListeners !== 'function' || typeof proc.removeListener !== 'function') {
+  if (
+    proc === undefined ||
+    typeof proc.on !== 'function' ||
+    typeof proc.listeners !== 'function' ||
+    typeof proc.removeAllListeners !== 'function' ||
+    typeof proc.removeListener !== 'function'
+  ) {
     return () => {};
   }
   const p = proc as Proc;
@@ -227,7 +232,10 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
         if (!t.contains(op.ctx)) return;
         const err = rootCtx.err;
         if (err !== undefined && op.ctx.err === err) {
-          fail(`'${op.label}' started on the context after it was cancelled (the cancellation was swallowed and fn carried on)`, formatStack(captureStack()));
+          fail(
+            `'${op.label}' started on the context after it was cancelled (the cancellation was swallowed and fn carried on)`,
+            formatStack(captureStack()),
+          );
         }
         onPoint();
       },
@@ -236,7 +244,10 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
     const promise = invoke(fn, rootCtx);
     const timer = realDelay(o.timeoutMs);
     const outcome: Outcome = await Promise.race([
-      promise.then((): Outcome => ({ kind: 'resolved' }), (error: unknown): Outcome => ({ kind: 'rejected', error })),
+      promise.then(
+        (): Outcome => ({ kind: 'resolved' }),
+        (error: unknown): Outcome => ({ kind: 'rejected', error }),
+      ),
       timer.promise.then((): Outcome => ({ kind: 'timeout' })),
     ]);
     timer.cancel();

@@ -170,7 +170,9 @@ export function useManualClock(startEpochMs?: number): ManualClock {
       if (t === undefined || t.due > target) break;
       heap.pop();
       if (++firings > MAX_FIRINGS_PER_ADVANCE) {
-        throw new Error(`ManualClock.advance: more than ${MAX_FIRINGS_PER_ADVANCE} timers fired in one advance; a timer keeps rescheduling itself with no delay`);
+        throw new Error(
+          `ManualClock.advance: more than ${MAX_FIRINGS_PER_ADVANCE} timers fired in one advance; a timer keeps rescheduling itself with no delay`,
+        );
       }
       if (t.due > now) now = t.due;
       live--;
@@ -183,7 +185,10 @@ export function useManualClock(startEpochMs?: number): ManualClock {
 
   function enqueue<T>(job: () => Promise<T>): Promise<T> {
     const run = queue.then(job, job);
-    queue = run.then(() => undefined, () => undefined);
+    queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 

@@ -99,7 +99,11 @@ function discover(): string[] {
   let probe: string[] = [];
   const unsubscribe = subscribe({
     operationStarted() {
-      probe = (rawFrames(undefined)?.map((f) => f.file)) ?? frameLines(new Error().stack).map(fileOfStringFrame).filter((f): f is string => f !== undefined);
+      probe =
+        rawFrames(undefined)?.map((f) => f.file) ??
+        frameLines(new Error().stack)
+          .map(fileOfStringFrame)
+          .filter((f): f is string => f !== undefined);
     },
   });
   try {
@@ -213,5 +217,8 @@ export function formatStack(s: Stack): string {
 /** Indents every line of `text` by `n` spaces (for nested report sections). */
 export function indent(text: string, n: number): string {
   const pad = ' '.repeat(n);
-  return text.split('\n').map((l) => (l.length > 0 ? pad + l.trimStart() : l)).join('\n');
+  return text
+    .split('\n')
+    .map((l) => (l.length > 0 ? pad + l.trimStart() : l))
+    .join('\n');
 }

@@ -13,14 +13,7 @@
  *   process runs with `--expose-gc` (global `gc`), else they appear only if the engine happened to
  *   collect the scope.
  */
-import {
-  isContext,
-  startOperation,
-  subscribe,
-  type Context,
-  type ContextKind,
-  type OperationInfo,
-} from '@ctxkit/core';
+import { isContext, startOperation, subscribe, type Context, type ContextKind, type OperationInfo } from '@ctxkit/core';
 import { captureStack, formatStack, indent, type Stack } from './stacks.js';
 import { nextTurn, realDelay, realNow, turns } from './runtime.js';
 
@@ -99,7 +92,10 @@ export class LeakError extends Error {
 }
 
 const CTOR: Record<string, string> = {
-  cancel: 'withCancel', timeout: 'withTimeout', deadline: 'withDeadline', signal: 'fromSignal',
+  cancel: 'withCancel',
+  timeout: 'withTimeout',
+  deadline: 'withDeadline',
+  signal: 'fromSignal',
 };
 
 function where(label: string, stack: string): string {
@@ -358,7 +354,7 @@ export function trackContexts(options: TrackOptions = {}): ContextTracker {
  */
 export function leakCheckAfterAll(after: (fn: () => Promise<void>) => unknown, options?: TrackOptions): ContextTracker {
   if (typeof after !== 'function') {
-    throw new TypeError('leakCheckAfterAll: pass your test framework\'s after-all hook (node:test `after`, Vitest/Jest `afterAll`)');
+    throw new TypeError("leakCheckAfterAll: pass your test framework's after-all hook (node:test `after`, Vitest/Jest `afterAll`)");
   }
   const tracker = new Tracker(options);
   after(async () => {

@@ -113,26 +113,35 @@ test('a scope left uncancelled is caught by the run without cancellation (point 
 });
 
 test('a promise left hanging by the cancellation is caught as a hang within timeoutMs', async () => {
-  const result = await exploreCancellation(async (ctx) => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    sleep(ctx, 1).then(release, () => {
-      // BUG: forgot to release the waiter when the sleep is cancelled
-    });
-    await gate;
-  }, { timeoutMs: 100 });
+  const result = await exploreCancellation(
+    async (ctx) => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      sleep(ctx, 1).then(release, () => {
+        // BUG: forgot to release the waiter when the sleep is cancelled
+      });
+      await gate;
+    },
+    { timeoutMs: 100 },
+  );
   assert.equal(result.points, 1);
-  assert.deepEqual(result.failures.map((f) => [f.point, f.reason]), [[1, 'did not settle within 100 ms of starting (it hangs once cancelled there)']]);
+  assert.deepEqual(
+    result.failures.map((f) => [f.point, f.reason]),
+    [[1, 'did not settle within 100 ms of starting (it hangs once cancelled there)']],
+  );
 });
 
 test('a hang names the operations still pending and hints at an unadvanced manual clock', async () => {
   const clock = useManualClock(0);
   try {
-    const result = await exploreCancellation(async (ctx) => {
-      await sleep(withoutCancel(ctx), 1_000); // BUG: waits on a clock nobody advances, ignoring ctx
-    }, { timeoutMs: 50, maxPoints: 1 });
+    const result = await exploreCancellation(
+      async (ctx) => {
+        await sleep(withoutCancel(ctx), 1_000); // BUG: waits on a clock nobody advances, ignoring ctx
+      },
+      { timeoutMs: 50, maxPoints: 1 },
+    );
     const f = result.failures[0]!;
     assert.equal(f.point, 0);
     assert.match(f.reason, /did not settle within 50 ms; still waiting on 'sleep'; note: a non-system clock is installed/);
@@ -165,22 +174,31 @@ test('an unhandled rejection caused by the cancellation is caught (and does not 
   });
   assert.equal(result.points, 1, 'both sleeps start in one synchronous stretch');
   const unhandled = result.failures.filter((f) => /unhandled rejection: AbortError: context canceled/.test(f.reason));
-  assert.deepEqual(unhandled.map((f) => f.point), [1]);
+  assert.deepEqual(
+    unhandled.map((f) => f.point),
+    [1],
+  );
 });
 
 test('zombie work is caught: work that ignores ctx keeps running after the cancellation', async () => {
   const gates: Array<{ resolve(): void }> = [];
   try {
-    const result = await exploreCancellation(async (ctx) => {
-      const gate = deferred();
-      gates.push(gate);
-      const work = track(ctx, gate.promise, 'download'); // BUG: the work cannot be stopped
-      await sleep(ctx, 1);
-      gate.resolve();
-      await race(ctx, work);
-    }, { graceMs: 10 });
+    const result = await exploreCancellation(
+      async (ctx) => {
+        const gate = deferred();
+        gates.push(gate);
+        const work = track(ctx, gate.promise, 'download'); // BUG: the work cannot be stopped
+        await sleep(ctx, 1);
+        gate.resolve();
+        await race(ctx, work);
+      },
+      { graceMs: 10 },
+    );
     const zombies = result.failures.filter((f) => /zombie work/.test(f.reason));
-    assert.deepEqual(zombies.map((f) => f.point), [1]);
+    assert.deepEqual(
+      zombies.map((f) => f.point),
+      [1],
+    );
     assert.match(zombies[0]!.reason, /'download' still running \d+ ms after its context ended/);
     assert.match(zombies[0]!.origin ?? '', new RegExp(THIS_FILE));
   } finally {
@@ -201,7 +219,10 @@ test('invariant() is checked after every run (sync or async, false or throwing)'
     return ok;
   };
   const bad = await exploreCancellation(leaky, { invariant });
-  assert.deepEqual(bad.failures.map((f) => [f.point, f.reason]), [[1, 'invariant() returned false']]);
+  assert.deepEqual(
+    bad.failures.map((f) => [f.point, f.reason]),
+    [[1, 'invariant() returned false']],
+  );
 
   const fixed = async (ctx: Context): Promise<void> => {
     inFlight++;
@@ -218,7 +239,10 @@ test('invariant() is checked after every run (sync or async, false or throwing)'
       throw new Error('pool not back to size');
     },
   });
-  assert.deepEqual(throwing.failures.map((f) => f.point), [0, 1]);
+  assert.deepEqual(
+    throwing.failures.map((f) => f.point),
+    [0, 1],
+  );
   assert.match(throwing.failures[0]!.reason, /invariant\(\) failed: Error: pool not back to size/);
 });
 
@@ -237,9 +261,12 @@ test('Group-based code from core is cancellation-safe', async () => {
 });
 
 test('maxPoints spreads the cancelled runs evenly over the points, first and last included', async () => {
-  const result = await exploreCancellation(async (ctx) => {
-    for (let i = 0; i < 10; i++) await sleep(ctx, 0);
-  }, { maxPoints: 3 });
+  const result = await exploreCancellation(
+    async (ctx) => {
+      for (let i = 0; i < 10; i++) await sleep(ctx, 0);
+    },
+    { maxPoints: 3 },
+  );
   assert.equal(result.points, 10);
   assert.deepEqual(result.explored, [1, 6, 10]);
 });

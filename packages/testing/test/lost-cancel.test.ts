@@ -23,7 +23,10 @@ test('lost cancel: a scope garbage-collected without cancel() while its parent i
   try {
     loseCancel(parent.ctx);
     kept = keepScope(parent.ctx);
-    const err = await tracker.checkSettled().then(() => undefined, (e: unknown) => e);
+    const err = await tracker.checkSettled().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof LeakError, 'checkSettled must reject');
     assert.equal(err.report.lostCancel.length, 1);
     const lost = err.report.lostCancel[0]!;

@@ -178,9 +178,13 @@ test('deadlines queued before installing move onto the manual clock and back', a
 test('a timer callback that throws rejects advance with its error', async () => {
   const clock = useManualClock(0);
   try {
-    getClock().setTimer(() => {
-      throw new Error('boom');
-    }, 5, false);
+    getClock().setTimer(
+      () => {
+        throw new Error('boom');
+      },
+      5,
+      false,
+    );
     await assert.rejects(clock.advance(10), /boom/);
     assert.equal(clock.now(), 5);
   } finally {

@@ -2,12 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { background, sleep, withTimeout, type Context } from '@ctxkit/core';
-import {
-  assertCancellationSafe,
-  expectCanceled,
-  leakCheckAfterAll,
-  useManualClock,
-} from '@ctxkit/testing';
+import { assertCancellationSafe, expectCanceled, leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
 
 leakCheckAfterAll(after); // the whole file: no live context, lost cancel or zombie work at the end
 

@@ -1,15 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  background,
-  sleep,
-  startOperation,
-  withCancel,
-  withTimeout,
-  withValue,
-  withoutCancel,
-  createKey,
-} from '@ctxkit/core';
+import { background, sleep, startOperation, withCancel, withTimeout, withValue, withoutCancel, createKey } from '@ctxkit/core';
 import { LeakError, leakCheckAfterAll, track, trackContexts } from '@ctxkit/testing';
 
 // Dogfood: this file ends with a leak check of its own. Every deliberate leak below is cleaned up
@@ -41,14 +32,17 @@ test('live: a cancellable context never cancelled is reported with where it was 
     assert.equal(r.live[0]!.contextKind, 'timeout');
     assert.match(r.live[0]!.stack, new RegExp(THIS_FILE));
     assert.doesNotMatch(r.live[0]!.stack, /packages\/core\//, 'core frames are trimmed');
-    assert.throws(() => tracker.check(), (e: unknown) => {
-      assert.ok(e instanceof LeakError);
-      assert.match(e.message, /1 leak found/);
-      assert.match(e.message, /live context: made by withTimeout and never ended/);
-      assert.match(e.message, new RegExp(`created at:\\n\\s+at .*${THIS_FILE}`));
-      assert.equal(e.report.live.length, 1);
-      return true;
-    });
+    assert.throws(
+      () => tracker.check(),
+      (e: unknown) => {
+        assert.ok(e instanceof LeakError);
+        assert.match(e.message, /1 leak found/);
+        assert.match(e.message, /live context: made by withTimeout and never ended/);
+        assert.match(e.message, new RegExp(`created at:\\n\\s+at .*${THIS_FILE}`));
+        assert.equal(e.report.live.length, 1);
+        return true;
+      },
+    );
     forgotten.cancel();
     tracker.check();
   } finally {
@@ -92,7 +86,10 @@ test('under: only contexts created in that tree are considered', () => {
   const inside = withCancel(withValue(root.ctx, createKey<string>('k'), 'v'));
   try {
     const live = tracker.report().live;
-    assert.deepEqual(live.map((l) => l.ctx), [inside.ctx]);
+    assert.deepEqual(
+      live.map((l) => l.ctx),
+      [inside.ctx],
+    );
   } finally {
     tracker.stop();
     outside.cancel();
@@ -135,7 +132,10 @@ test('zombie work under a value child of an ended context is found too', async (
     assert.equal(tracker.report().zombieWork.length, 0, 'running under a live context is not zombie work');
     scope.cancel();
     const r = tracker.report();
-    assert.deepEqual(r.zombieWork.map((z) => z.label), ['job']);
+    assert.deepEqual(
+      r.zombieWork.map((z) => z.label),
+      ['job'],
+    );
   } finally {
     work.resolve();
     tracker.stop();

@@ -33,7 +33,7 @@ export default createRule<[], MessageIds>({
       discarded:
         'The scope from {{maker}}() is discarded, so nobody can cancel it: its context stays linked to the parent until the parent ends. Keep the scope and cancel it (or `using`).',
       controllerNeverAborted:
-        'This AbortController is never aborted nor handed on, so its signal can never fire. Abort it when the work is done, or link it to the caller\'s context.',
+        "This AbortController is never aborted nor handed on, so its signal can never fire. Abort it when the work is done, or link it to the caller's context.",
       useUsing: 'Declare it with `using` so it is cancelled when the block exits.',
     },
   },
@@ -74,7 +74,12 @@ export default createRule<[], MessageIds>({
       let skipped = false;
       for (let p = n.parent; p && p !== fn; n = p, p = p.parent) {
         // A cancel directly in a `finally` anchors at the try statement (once: outer blocks are lists).
-        if (!skipped && p.type === AST_NODE_TYPES.BlockStatement && p.parent?.type === AST_NODE_TYPES.TryStatement && p.parent.finalizer === p) {
+        if (
+          !skipped &&
+          p.type === AST_NODE_TYPES.BlockStatement &&
+          p.parent?.type === AST_NODE_TYPES.TryStatement &&
+          p.parent.finalizer === p
+        ) {
           skipped = true;
           continue;
         }
@@ -139,7 +144,15 @@ export default createRule<[], MessageIds>({
       return true;
     }
 
-    function check(maker: string, report: TSESTree.Node, decl: TSESTree.Node, variable: Variable, isCancelFn: boolean, fn: FunctionNode, suggestUsing: TSESTree.VariableDeclaration | undefined): void {
+    function check(
+      maker: string,
+      report: TSESTree.Node,
+      decl: TSESTree.Node,
+      variable: Variable,
+      isCancelFn: boolean,
+      fn: FunctionNode,
+      suggestUsing: TSESTree.VariableDeclaration | undefined,
+    ): void {
       const cancels: TSESTree.Node[] = [];
       for (const ref of variable.references) {
         if (ref.init || contains(decl, ref.identifier)) continue;
@@ -148,7 +161,13 @@ export default createRule<[], MessageIds>({
         if (use.kind === 'cancel') cancels.push(use.call);
       }
       const suggest = suggestUsing
-        ? [{ messageId: 'useUsing' as const, fix: (f: TSESLint.RuleFixer) => f.replaceTextRange([suggestUsing.range[0], suggestUsing.range[0] + suggestUsing.kind.length], 'using') }]
+        ? [
+            {
+              messageId: 'useUsing' as const,
+              fix: (f: TSESLint.RuleFixer) =>
+                f.replaceTextRange([suggestUsing.range[0], suggestUsing.range[0] + suggestUsing.kind.length], 'using'),
+            },
+          ]
         : [];
       if (cancels.length === 0) {
         context.report({ node: report, messageId: 'neverCancelled', data: { maker }, suggest });
@@ -173,17 +192,30 @@ export default createRule<[], MessageIds>({
         if (caught(exit, fn, after)) continue;
         if (cancels.some((c) => dominates(c, exit, fn, false))) continue;
         if (exit.type === AST_NODE_TYPES.ReturnStatement && exit.argument && cancels.some((c) => contains(exit.argument!, c))) continue;
-        const kind = exit.type === AST_NODE_TYPES.ReturnStatement ? 'return' : exit.type === AST_NODE_TYPES.ThrowStatement ? 'throw' : exit.type === AST_NODE_TYPES.AwaitExpression ? 'await (which may throw)' : 'yield';
+        const kind =
+          exit.type === AST_NODE_TYPES.ReturnStatement
+            ? 'return'
+            : exit.type === AST_NODE_TYPES.ThrowStatement
+              ? 'throw'
+              : exit.type === AST_NODE_TYPES.AwaitExpression
+                ? 'await (which may throw)'
+                : 'yield';
         context.report({ node: report, messageId: 'notOnEveryPath', data: { maker, exit: kind, line: exit.loc.start.line }, suggest });
         return;
       }
       // Falling off the end of the declaration's block.
       let declStmt: TSESTree.Node = decl;
-      while (declStmt.parent && declStmt.parent.type !== AST_NODE_TYPES.BlockStatement && declStmt.parent !== fn) declStmt = declStmt.parent;
+      while (declStmt.parent && declStmt.parent.type !== AST_NODE_TYPES.BlockStatement && declStmt.parent !== fn)
+        declStmt = declStmt.parent;
       const list = declStmt.parent?.type === AST_NODE_TYPES.BlockStatement ? declStmt.parent.body : [];
       if (declStmt.parent?.type === AST_NODE_TYPES.BlockStatement && !completesNormally(list)) return;
       if (cancels.some((c) => dominates(c, declStmt, fn, true))) return;
-      context.report({ node: report, messageId: 'notOnEveryPath', data: { maker, exit: 'end of the block', line: (declStmt.parent ?? declStmt).loc.end.line }, suggest });
+      context.report({
+        node: report,
+        messageId: 'notOnEveryPath',
+        data: { maker, exit: 'end of the block', line: (declStmt.parent ?? declStmt).loc.end.line },
+        suggest,
+      });
     }
 
     function varOf(id: TSESTree.Node): Variable | undefined {
@@ -208,7 +240,8 @@ export default createRule<[], MessageIds>({
           case AST_NODE_TYPES.VariableDeclarator: {
             const declaration = parent.parent;
             if (declaration.kind === 'using' || declaration.kind === 'await using') return;
-            const canUse = declaration.declarations.length === 1 && parent.id.type === AST_NODE_TYPES.Identifier && declaration.kind === 'const';
+            const canUse =
+              declaration.declarations.length === 1 && parent.id.type === AST_NODE_TYPES.Identifier && declaration.kind === 'const';
             if (parent.id.type === AST_NODE_TYPES.Identifier) {
               const v = varOf(parent.id);
               if (v) check(maker, node, parent, v, false, fn, canUse ? declaration : undefined);
@@ -232,7 +265,10 @@ export default createRule<[], MessageIds>({
           case AST_NODE_TYPES.AssignmentExpression: {
             if (parent.right !== outer || parent.left.type !== AST_NODE_TYPES.Identifier) return; // stored in a member: handed on
             const v = varOf(parent.left);
-            if (v && !v.defs.some((d) => d.node.type === AST_NODE_TYPES.VariableDeclarator && d.node.parent.parent.type === AST_NODE_TYPES.Program)) {
+            if (
+              v &&
+              !v.defs.some((d) => d.node.type === AST_NODE_TYPES.VariableDeclarator && d.node.parent.parent.type === AST_NODE_TYPES.Program)
+            ) {
               check(maker, node, parent, v, false, fn, undefined);
             }
             return;
@@ -253,7 +289,8 @@ export default createRule<[], MessageIds>({
         }
         let v: Variable | undefined;
         if (parent?.type === AST_NODE_TYPES.VariableDeclarator && parent.id.type === AST_NODE_TYPES.Identifier) v = varOf(parent.id);
-        else if (parent?.type === AST_NODE_TYPES.AssignmentExpression && parent.left.type === AST_NODE_TYPES.Identifier) v = varOf(parent.left);
+        else if (parent?.type === AST_NODE_TYPES.AssignmentExpression && parent.left.type === AST_NODE_TYPES.Identifier)
+          v = varOf(parent.left);
         if (!v) return;
         for (const ref of v.references) {
           if (ref.init || ref.isWrite()) continue;
@@ -271,4 +308,3 @@ export default createRule<[], MessageIds>({
     };
   },
 });
-

@@ -22,8 +22,9 @@ export default createRule<[], MessageIds>({
     hasSuggestions: true,
     schema: [],
     messages: {
-      root: '`{{name}}()` inside a function that already has a context cuts the caller\'s cancellation and deadline. Derive from `{{text}}` (or use `withoutCancel({{text}})` for deliberate cleanup).',
-      controller: 'This AbortController is not linked to the context this function has: aborting the caller will not abort it. Derive a scope with `withCancel({{text}})` or link it to `{{signal}}`.',
+      root: "`{{name}}()` inside a function that already has a context cuts the caller's cancellation and deadline. Derive from `{{text}}` (or use `withoutCancel({{text}})` for deliberate cleanup).",
+      controller:
+        'This AbortController is not linked to the context this function has: aborting the caller will not abort it. Derive a scope with `withCancel({{text}})` or link it to `{{signal}}`.',
       useContext: 'Use `{{text}}`.',
       useWithoutCancel: 'Use `withoutCancel({{text}})` (keeps values, drops cancellation deliberately).',
     },
@@ -36,7 +37,7 @@ export default createRule<[], MessageIds>({
         const name = a.coreCall(node);
         if (name !== 'background' && name !== 'todo') return;
         const fc = a.contextInScope(node);
-        if (!fc || !fc.contextText) return;
+        if (!fc?.contextText) return;
         const text = fc.contextText;
         const suggest: TSESLint.SuggestionReportDescriptor<MessageIds>[] = [
           { messageId: 'useContext', data: { text }, fix: (f) => f.replaceText(node, text) },
@@ -68,12 +69,16 @@ export default createRule<[], MessageIds>({
       const v = a.variableOf(id);
       if (!v) return true;
       const refs = v.references.filter((r) => !r.init).map((r) => r.identifier);
-      return anyNode(fn, (n) => {
-        if (n.type !== AST_NODE_TYPES.CallExpression) return false;
-        if (!refs.some((r) => contains(n, r))) return PRUNE;
-        // The call mentions the controller: linked when it mentions the context too.
-        return anyNode(n, (m) => m.type === AST_NODE_TYPES.Identifier && isReference(m) && a.syntacticCarrier(m) !== undefined, true);
-      }, true);
+      return anyNode(
+        fn,
+        (n) => {
+          if (n.type !== AST_NODE_TYPES.CallExpression) return false;
+          if (!refs.some((r) => contains(n, r))) return PRUNE;
+          // The call mentions the controller: linked when it mentions the context too.
+          return anyNode(n, (m) => m.type === AST_NODE_TYPES.Identifier && isReference(m) && a.syntacticCarrier(m) !== undefined, true);
+        },
+        true,
+      );
     }
   },
 });

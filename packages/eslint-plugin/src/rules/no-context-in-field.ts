@@ -42,24 +42,33 @@ export default createRule<Options, MessageIds>({
       },
     ],
     messages: {
-      field: '{{what}} kept in field `{{name}}` of class {{cls}} outlives the operation it belongs to: pass it as a parameter to each method instead (or list the class in `allowClasses` if each instance is one operation).',
+      field:
+        '{{what}} kept in field `{{name}}` of class {{cls}} outlives the operation it belongs to: pass it as a parameter to each method instead (or list the class in `allowClasses` if each instance is one operation).',
       module: '{{what}} kept in module-level variable `{{name}}` is shared by every operation: pass it as a parameter instead.',
     },
   },
   defaultOptions: [{ allowClasses: DEFAULT_ALLOW }],
   create(context, [opts]) {
     const a = analysisOf(context);
-    const allow = (opts.allowClasses ?? DEFAULT_ALLOW).map((s) => (s.startsWith('/') && s.lastIndexOf('/') > 0 ? new RegExp(s.slice(1, s.lastIndexOf('/')), s.slice(s.lastIndexOf('/') + 1)) : s));
-    const allowed = (name: string | undefined): boolean => name !== undefined && allow.some((p) => (typeof p === 'string' ? p === name : p.test(name)));
+    const allow = (opts.allowClasses ?? DEFAULT_ALLOW).map((s) =>
+      s.startsWith('/') && s.lastIndexOf('/') > 0 ? new RegExp(s.slice(1, s.lastIndexOf('/')), s.slice(s.lastIndexOf('/') + 1)) : s,
+    );
+    const allowed = (name: string | undefined): boolean =>
+      name !== undefined && allow.some((p) => (typeof p === 'string' ? p === name : p.test(name)));
 
     /** 'Context' / 'AbortSignal' when the annotation, initializer or type says so. */
-    function carried(node: TSESTree.Node, annotation: TSESTree.TypeNode | undefined, init: TSESTree.Node | null | undefined): string | undefined {
+    function carried(
+      node: TSESTree.Node,
+      annotation: TSESTree.TypeNode | undefined,
+      init: TSESTree.Node | null | undefined,
+    ): string | undefined {
       if (annotation?.type === AST_NODE_TYPES.TSTypeReference) {
         const tn = annotation.typeName;
-        const name = tn.type === AST_NODE_TYPES.Identifier ? tn.name : tn.type === AST_NODE_TYPES.TSQualifiedName ? tn.right.name : undefined;
+        const name =
+          tn.type === AST_NODE_TYPES.Identifier ? tn.name : tn.type === AST_NODE_TYPES.TSQualifiedName ? tn.right.name : undefined;
         if (!a.checker && (name === 'Context' || name === 'AbortSignal')) return name;
       }
-      const k = a.carrierOf(node) ?? (init ? a.carrierOf(init) ?? syntacticInit(init) : undefined);
+      const k = a.carrierOf(node) ?? (init ? (a.carrierOf(init) ?? syntacticInit(init)) : undefined);
       return k === 'context' ? 'A Context' : k === 'signal' ? 'An AbortSignal' : undefined;
     }
 
@@ -76,13 +85,18 @@ export default createRule<Options, MessageIds>({
       if (fileImplementsContext()) return true;
       if (a.isContextClass(cls)) return true;
       // Owns the lifetime: makes a scope or an AbortController, or keeps a CancelScope.
-      return anyNode(cls.body, (n) => {
-        if (a.isScopeMaker(n)) return true;
-        if (n.type === AST_NODE_TYPES.NewExpression && n.callee.type === AST_NODE_TYPES.Identifier && n.callee.name === 'AbortController') return true;
-        if (n.type !== AST_NODE_TYPES.PropertyDefinition || !a.checker) return false;
-        const t = a.typeOf(n.key);
-        return t !== undefined && isCancelScopeType(t, a.checker);
-      }, true);
+      return anyNode(
+        cls.body,
+        (n) => {
+          if (a.isScopeMaker(n)) return true;
+          if (n.type === AST_NODE_TYPES.NewExpression && n.callee.type === AST_NODE_TYPES.Identifier && n.callee.name === 'AbortController')
+            return true;
+          if (n.type !== AST_NODE_TYPES.PropertyDefinition || !a.checker) return false;
+          const t = a.typeOf(n.key);
+          return t !== undefined && isCancelScopeType(t, a.checker);
+        },
+        true,
+      );
     }
 
     function classOf(node: TSESTree.Node): TSESTree.ClassDeclaration | TSESTree.ClassExpression | undefined {
@@ -156,7 +170,9 @@ export default createRule<Options, MessageIds>({
       },
       VariableDeclarator(node) {
         const decl = node.parent;
-        const top = decl.parent?.type === AST_NODE_TYPES.Program || (decl.parent?.type === AST_NODE_TYPES.ExportNamedDeclaration && decl.parent.parent?.type === AST_NODE_TYPES.Program);
+        const top =
+          decl.parent?.type === AST_NODE_TYPES.Program ||
+          (decl.parent?.type === AST_NODE_TYPES.ExportNamedDeclaration && decl.parent.parent?.type === AST_NODE_TYPES.Program);
         if (!top || node.id.type !== AST_NODE_TYPES.Identifier) return;
         const what = carried(node.id, node.id.typeAnnotation?.typeAnnotation, node.init);
         if (!what || fileImplementsContext()) return;

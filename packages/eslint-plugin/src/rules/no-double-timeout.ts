@@ -35,9 +35,12 @@ export default createRule<[], MessageIds>({
     },
     schema: [],
     messages: {
-      double: 'This call gets the context and its own `{{option}}`: two clocks that disagree. Put the limit on the context instead (`withTimeout(ctx, ms)`), so it also bounds what the callee passes on.',
-      clientTimeout: 'This client is made where a context is in scope, with its own `{{option}}`: its queries run under two clocks that disagree. Leave the limit to the context (`withTimeout(ctx, ms)`), which also stops the statement in the server.',
-      anyTimeout: '`AbortSignal.any` of the context\'s signal and `AbortSignal.timeout()` runs two clocks (and `AbortSignal.any` leaks on long-lived signals in Node 20): use `withTimeout(ctx, ms).ctx.signal`.',
+      double:
+        'This call gets the context and its own `{{option}}`: two clocks that disagree. Put the limit on the context instead (`withTimeout(ctx, ms)`), so it also bounds what the callee passes on.',
+      clientTimeout:
+        'This client is made where a context is in scope, with its own `{{option}}`: its queries run under two clocks that disagree. Leave the limit to the context (`withTimeout(ctx, ms)`), which also stops the statement in the server.',
+      anyTimeout:
+        "`AbortSignal.any` of the context's signal and `AbortSignal.timeout()` runs two clocks (and `AbortSignal.any` leaks on long-lived signals in Node 20): use `withTimeout(ctx, ms).ctx.signal`.",
     },
   },
   defaultOptions: [],
@@ -48,7 +51,10 @@ export default createRule<[], MessageIds>({
 
     function isZeroish(n: TSESTree.Node): boolean {
       const x = unwrap(n);
-      return (x.type === AST_NODE_TYPES.Identifier && x.name === 'undefined') || (x.type === AST_NODE_TYPES.Literal && (x.value === 0 || x.value === null || x.value === false));
+      return (
+        (x.type === AST_NODE_TYPES.Identifier && x.name === 'undefined') ||
+        (x.type === AST_NODE_TYPES.Literal && (x.value === 0 || x.value === null || x.value === false))
+      );
     }
 
     function check(node: TSESTree.CallExpression | TSESTree.NewExpression): void {

@@ -26,7 +26,7 @@ export default createRule<[], MessageIds>({
       floating:
         'This promise is started while a context is in scope but nobody waits for it: await or return it, hand it to a Group/race, or detach it deliberately with `withoutCancel(ctx)`.',
       floatingEach:
-        '{{method}} drops the promise its async callback returns: every item\'s work floats while a context is in scope. Use `for … of` with `await`, or `await Promise.all(items.map(…))`.',
+        "{{method}} drops the promise its async callback returns: every item's work floats while a context is in scope. Use `for … of` with `await`, or `await Promise.all(items.map(…))`.",
       addAwait: 'Await it.',
     },
   },
@@ -49,12 +49,16 @@ export default createRule<[], MessageIds>({
     }
 
     function detached(e: TSESTree.Node): boolean {
-      return anyNode(e, (n) => {
-        if (a.coreCall(n) === 'withoutCancel') return true;
-        if (n.type !== AST_NODE_TYPES.Identifier) return false;
-        const def = a.variableOf(n)?.defs[0];
-        return def?.node.type === AST_NODE_TYPES.VariableDeclarator && !!def.node.init && a.coreCall(def.node.init) === 'withoutCancel';
-      }, true);
+      return anyNode(
+        e,
+        (n) => {
+          if (a.coreCall(n) === 'withoutCancel') return true;
+          if (n.type !== AST_NODE_TYPES.Identifier) return false;
+          const def = a.variableOf(n)?.defs[0];
+          return def?.node.type === AST_NODE_TYPES.VariableDeclarator && !!def.node.init && a.coreCall(def.node.init) === 'withoutCancel';
+        },
+        true,
+      );
     }
 
     function isPromise(e: TSESTree.Node): boolean {
@@ -80,16 +84,29 @@ export default createRule<[], MessageIds>({
 
     /** Inside a `new Promise(executor)`: the enclosing promise is what tracks the work. */
     function inExecutor(node: TSESTree.Node): boolean {
-      return findAncestor(node, (fn) => {
-        const p = fn.parent;
-        return isFunction(fn) && p?.type === AST_NODE_TYPES.NewExpression && p.arguments[0] === fn && p.callee.type === AST_NODE_TYPES.Identifier && p.callee.name === 'Promise';
-      }) !== undefined;
+      return (
+        findAncestor(node, (fn) => {
+          const p = fn.parent;
+          return (
+            isFunction(fn) &&
+            p?.type === AST_NODE_TYPES.NewExpression &&
+            p.arguments[0] === fn &&
+            p.callee.type === AST_NODE_TYPES.Identifier &&
+            p.callee.name === 'Promise'
+          );
+        }) !== undefined
+      );
     }
 
     /** The statement's function is a non-async function passed straight to a call (an event handler). */
     function inPlainCallback(node: TSESTree.Node): boolean {
       const fn = enclosingFunction(node);
-      return !!fn && !fn.async && fn.parent?.type === AST_NODE_TYPES.CallExpression && fn.parent.arguments.includes(fn as TSESTree.CallExpressionArgument);
+      return (
+        !!fn &&
+        !fn.async &&
+        fn.parent?.type === AST_NODE_TYPES.CallExpression &&
+        fn.parent.arguments.includes(fn as TSESTree.CallExpressionArgument)
+      );
     }
 
     /** The chain ends in `.catch(h)` or `.then(a, b)`. */
@@ -131,7 +148,13 @@ export default createRule<[], MessageIds>({
         if (!root) return;
         const rc = unwrap(root.callee);
         // Promise.resolve(p)/Promise.reject(e) wrap existing values: no work starts here.
-        if (rc.type === AST_NODE_TYPES.MemberExpression && rc.object.type === AST_NODE_TYPES.Identifier && rc.object.name === 'Promise' && (isMember(rc, 'resolve') || isMember(rc, 'reject'))) return;
+        if (
+          rc.type === AST_NODE_TYPES.MemberExpression &&
+          rc.object.type === AST_NODE_TYPES.Identifier &&
+          rc.object.name === 'Promise' &&
+          (isMember(rc, 'resolve') || isMember(rc, 'reject'))
+        )
+          return;
         const fc = a.contextInScope(node);
         if (!fc) return;
         if (!isPromise(e)) return;

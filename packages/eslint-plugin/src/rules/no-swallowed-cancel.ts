@@ -29,7 +29,7 @@ export default createRule<[], MessageIds>({
     schema: [],
     messages: {
       swallowed:
-        'This {{what}} can receive the context\'s cancellation error and carries on without rethrowing it or checking `isContextError(e)` first: the caller keeps working for nobody.',
+        "This {{what}} can receive the context's cancellation error and carries on without rethrowing it or checking `isContextError(e)` first: the caller keeps working for nobody.",
     },
   },
   defaultOptions: [],
@@ -38,23 +38,33 @@ export default createRule<[], MessageIds>({
 
     /** True when `root` calls something with the context (or checks it), so it can throw a context error. */
     function contextAware(root: TSESTree.Node): boolean {
-      return anyNode(root, (n) => {
-        if (a.coreCall(n) === 'withoutCancel') return PRUNE; // detached: not the caller's cancellation
-        if (n.type !== AST_NODE_TYPES.CallExpression && n.type !== AST_NODE_TYPES.NewExpression) return false;
-        if (n.callee.type === AST_NODE_TYPES.MemberExpression) {
-          const name = propertyName(n.callee);
-          if ((name === 'throwIfDone' || name === 'throwIfAborted') && a.carriesContext(n.callee.object)) return true;
-        }
-        for (const arg of n.arguments) {
-          const x = unwrap(arg);
-          if (x.type === AST_NODE_TYPES.ObjectExpression) {
-            for (const p of x.properties) {
-              if (p.type === AST_NODE_TYPES.Property && (propertyName(p) === 'signal' || propertyName(p) === 'ctx') && a.carriesContext(p.value) && !a.isDetached(p.value)) return true;
-            }
-          } else if (x.type !== AST_NODE_TYPES.SpreadElement && !isFunction(x) && a.carriesContext(x) && !a.isDetached(x)) return true;
-        }
-        return false;
-      }, true);
+      return anyNode(
+        root,
+        (n) => {
+          if (a.coreCall(n) === 'withoutCancel') return PRUNE; // detached: not the caller's cancellation
+          if (n.type !== AST_NODE_TYPES.CallExpression && n.type !== AST_NODE_TYPES.NewExpression) return false;
+          if (n.callee.type === AST_NODE_TYPES.MemberExpression) {
+            const name = propertyName(n.callee);
+            if ((name === 'throwIfDone' || name === 'throwIfAborted') && a.carriesContext(n.callee.object)) return true;
+          }
+          for (const arg of n.arguments) {
+            const x = unwrap(arg);
+            if (x.type === AST_NODE_TYPES.ObjectExpression) {
+              for (const p of x.properties) {
+                if (
+                  p.type === AST_NODE_TYPES.Property &&
+                  (propertyName(p) === 'signal' || propertyName(p) === 'ctx') &&
+                  a.carriesContext(p.value) &&
+                  !a.isDetached(p.value)
+                )
+                  return true;
+              }
+            } else if (x.type !== AST_NODE_TYPES.SpreadElement && !isFunction(x) && a.carriesContext(x) && !a.isDetached(x)) return true;
+          }
+          return false;
+        },
+        true,
+      );
     }
 
     /** True when a handler body rethrows/hands on the error, or checks for a context error. */
@@ -77,12 +87,22 @@ export default createRule<[], MessageIds>({
     }
 
     function exprHandles(e: TSESTree.Node, mentionsParam: (n: TSESTree.Node) => boolean): boolean {
-      return anyNode(e, (n) => isCheck(n) || (n.type === AST_NODE_TYPES.CallExpression && (handsOn(n, mentionsParam) || (isPromiseReject(n) && mentionsParam(n)))));
+      return anyNode(
+        e,
+        (n) =>
+          isCheck(n) ||
+          (n.type === AST_NODE_TYPES.CallExpression && (handsOn(n, mentionsParam) || (isPromiseReject(n) && mentionsParam(n)))),
+      );
     }
 
     function isPromiseReject(n: TSESTree.Node): boolean {
       const x = unwrap(n);
-      return x.type === AST_NODE_TYPES.CallExpression && isMember(x.callee, 'reject') && x.callee.object.type === AST_NODE_TYPES.Identifier && x.callee.object.name === 'Promise';
+      return (
+        x.type === AST_NODE_TYPES.CallExpression &&
+        isMember(x.callee, 'reject') &&
+        x.callee.object.type === AST_NODE_TYPES.Identifier &&
+        x.callee.object.name === 'Promise'
+      );
     }
 
     /** A call given the error (`reject(e)`, `next(e)`, `this.fail(e)`), other than a logging call. */
@@ -93,7 +113,8 @@ export default createRule<[], MessageIds>({
         const method = propertyName(c);
         if (method && LOG_METHOD.test(method)) return false;
         const obj = unwrap(c.object);
-        const objName = obj.type === AST_NODE_TYPES.Identifier ? obj.name : obj.type === AST_NODE_TYPES.MemberExpression ? propertyName(obj) : undefined;
+        const objName =
+          obj.type === AST_NODE_TYPES.Identifier ? obj.name : obj.type === AST_NODE_TYPES.MemberExpression ? propertyName(obj) : undefined;
         if (objName && LOGGER_OBJECT.test(objName)) return false;
       }
       if (c.type === AST_NODE_TYPES.Identifier && LOG_METHOD.test(c.name)) return false;
@@ -104,7 +125,8 @@ export default createRule<[], MessageIds>({
       switch (n.type) {
         case AST_NODE_TYPES.CallExpression: {
           const c = unwrap(n.callee);
-          const name = c.type === AST_NODE_TYPES.Identifier ? c.name : c.type === AST_NODE_TYPES.MemberExpression ? propertyName(c) : undefined;
+          const name =
+            c.type === AST_NODE_TYPES.Identifier ? c.name : c.type === AST_NODE_TYPES.MemberExpression ? propertyName(c) : undefined;
           return name !== undefined && (CHECK_NAME.test(name) || name === 'throwIfDone' || name === 'throwIfAborted');
         }
         case AST_NODE_TYPES.MemberExpression: {
@@ -119,7 +141,9 @@ export default createRule<[], MessageIds>({
             return r.type === AST_NODE_TYPES.Identifier && /^(CanceledError|DeadlineExceededError|DOMException)$/.test(r.name);
           }
           if (n.operator === '===' || n.operator === '==' || n.operator === '!==' || n.operator === '!=') {
-            return [n.left, n.right].some((s) => s.type === AST_NODE_TYPES.Literal && typeof s.value === 'string' && ERROR_NAMES.has(s.value));
+            return [n.left, n.right].some(
+              (s) => s.type === AST_NODE_TYPES.Literal && typeof s.value === 'string' && ERROR_NAMES.has(s.value),
+            );
           }
           return false;
         case AST_NODE_TYPES.SwitchCase:
@@ -143,7 +167,12 @@ export default createRule<[], MessageIds>({
         if (!contextAware(tryStmt.block)) return;
         if (handles(node.body, node.param)) return;
         if (checkedAfter(tryStmt)) return;
-        context.report({ node, loc: { start: node.loc.start, end: { line: node.loc.start.line, column: node.loc.start.column + 5 } }, messageId: 'swallowed', data: { what: 'catch' } });
+        context.report({
+          node,
+          loc: { start: node.loc.start, end: { line: node.loc.start.line, column: node.loc.start.column + 5 } },
+          messageId: 'swallowed',
+          data: { what: 'catch' },
+        });
       },
       CallExpression(node) {
         const callee = unwrap(node.callee);

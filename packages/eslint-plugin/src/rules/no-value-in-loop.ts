@@ -29,7 +29,8 @@ export default createRule<[], MessageIds>({
     },
     schema: [],
     messages: {
-      growing: '`{{name}}` is re-derived from itself with {{maker}}() on every iteration: the chain grows without bound. Derive each iteration\'s context from the loop\'s parent context into a new variable.',
+      growing:
+        "`{{name}}` is re-derived from itself with {{maker}}() on every iteration: the chain grows without bound. Derive each iteration's context from the loop's parent context into a new variable.",
     },
   },
   defaultOptions: [],

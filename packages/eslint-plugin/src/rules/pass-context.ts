@@ -26,7 +26,8 @@ export default createRule<[], MessageIds>({
     hasSuggestions: true,
     schema: [],
     messages: {
-      missing: '`{{callee}}` accepts a {{what}} but gets none, though this function has one: the work will not stop when the caller cancels.',
+      missing:
+        '`{{callee}}` accepts a {{what}} but gets none, though this function has one: the work will not stop when the caller cancels.',
       fresh: '`{{callee}}` is given {{fresh}}, unrelated to the context this function has: the work will not stop when the caller cancels.',
       passContext: 'Pass `{{text}}`.',
       passSignal: 'Pass `signal: {{text}}`.',
@@ -50,7 +51,12 @@ export default createRule<[], MessageIds>({
         const x = unwrap(arg);
         if (x.type === AST_NODE_TYPES.ObjectExpression) {
           for (const p of x.properties) {
-            if (p.type === AST_NODE_TYPES.Property && (propertyName(p) === 'signal' || propertyName(p) === 'ctx') && a.carriesContext(p.value)) return;
+            if (
+              p.type === AST_NODE_TYPES.Property &&
+              (propertyName(p) === 'signal' || propertyName(p) === 'ctx') &&
+              a.carriesContext(p.value)
+            )
+              return;
           }
         } else if (x.type !== AST_NODE_TYPES.SpreadElement && a.carriesContext(x)) return;
       }
@@ -70,7 +76,8 @@ export default createRule<[], MessageIds>({
             suggest.push({
               messageId: param.kind === 'options' ? 'passSignal' : 'passContext',
               data: { text },
-              fix: (f) => (last ? f.insertTextAfter(last, `, ${insert}`) : closing.value === ')' ? f.insertTextBefore(closing, insert) : null),
+              fix: (f) =>
+                last ? f.insertTextAfter(last, `, ${insert}`) : closing.value === ')' ? f.insertTextBefore(closing, insert) : null,
             });
           }
           context.report({ node: call, messageId: 'missing', data: { callee: calleeText, what }, suggest });
@@ -80,7 +87,10 @@ export default createRule<[], MessageIds>({
         if (param.kind !== 'options' || x.type !== AST_NODE_TYPES.ObjectExpression) {
           const fresh = a.freshKind(x);
           if (fresh) {
-            const suggest = text && param.kind !== 'options' ? [{ messageId: 'passContext' as const, data: { text }, fix: (f: TSESLint.RuleFixer) => f.replaceText(arg, text) }] : [];
+            const suggest =
+              text && param.kind !== 'options'
+                ? [{ messageId: 'passContext' as const, data: { text }, fix: (f: TSESLint.RuleFixer) => f.replaceText(arg, text) }]
+                : [];
             context.report({ node: arg, messageId: 'fresh', data: { callee: calleeText, fresh }, suggest });
             return;
           }
@@ -102,7 +112,9 @@ export default createRule<[], MessageIds>({
             const fresh = a.freshKind(p.value);
             const v = unwrap(p.value);
             if (fresh || (v.type === AST_NODE_TYPES.Identifier && v.name === 'undefined')) {
-              const suggest = text ? [{ messageId: 'passContext' as const, data: { text }, fix: (f: TSESLint.RuleFixer) => f.replaceText(p.value, text) }] : [];
+              const suggest = text
+                ? [{ messageId: 'passContext' as const, data: { text }, fix: (f: TSESLint.RuleFixer) => f.replaceText(p.value, text) }]
+                : [];
               context.report({ node: p.value, messageId: fresh ? 'fresh' : 'missing', data: { callee: calleeText, fresh, what }, suggest });
             }
             return; // some other signal: not ours to judge
@@ -129,7 +141,9 @@ export default createRule<[], MessageIds>({
       const t = a.typeOf(arg);
       if (!t || (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0) return true;
       const parts = t.isUnion() ? t.types : [t];
-      return parts.some((p) => (p.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0 || a.checker!.getPropertyOfType(p, 'signal') !== undefined);
+      return parts.some(
+        (p) => (p.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0 || a.checker!.getPropertyOfType(p, 'signal') !== undefined,
+      );
     }
 
     return {

@@ -21,7 +21,8 @@ export default createRule<[], MessageIds>({
     },
     schema: [],
     messages: {
-      untyped: 'Context values must be keyed by a `createKey()` key, not {{what}}: other keys collide across packages and lose the value\'s type.',
+      untyped:
+        "Context values must be keyed by a `createKey()` key, not {{what}}: other keys collide across packages and lose the value's type.",
     },
   },
   defaultOptions: [],
@@ -81,7 +82,12 @@ export default createRule<[], MessageIds>({
           return;
         }
         const c = unwrap(node.callee);
-        if (c.type === AST_NODE_TYPES.MemberExpression && propertyName(c) === 'value' && node.arguments.length === 1 && (a.syntacticCarrier(c.object) === 'context' || a.carrierOf(c.object) === 'context')) {
+        if (
+          c.type === AST_NODE_TYPES.MemberExpression &&
+          propertyName(c) === 'value' &&
+          node.arguments.length === 1 &&
+          (a.syntacticCarrier(c.object) === 'context' || a.carrierOf(c.object) === 'context')
+        ) {
           const key = node.arguments[0]!;
           const what = badKey(key);
           if (what) context.report({ node: key, messageId: 'untyped', data: { what } });

@@ -25,7 +25,12 @@ export interface FunctionContext {
   /** Source text to pass where an AbortSignal is wanted (`ctx.signal`, `signal`, `opts.signal`). */
   readonly signalText: string | undefined;
   /** The bindings in declaration order: where each becomes available, and its texts. */
-  readonly entries: ReadonlyArray<{ readonly pos: number; readonly kind: BindingKind; readonly contextText?: string; readonly signalText?: string }>;
+  readonly entries: ReadonlyArray<{
+    readonly pos: number;
+    readonly kind: BindingKind;
+    readonly contextText?: string;
+    readonly signalText?: string;
+  }>;
 }
 
 /** Names exported by @ctxkit/core that the rules care about. */
@@ -45,7 +50,10 @@ export class FileAnalysis {
   private readonly coreNamespaces = new Set<string>();
   private readonly fnCache = new WeakMap<FunctionNode, FunctionContext>();
 
-  constructor(readonly sourceCode: Readonly<TSESLint.SourceCode>, services: ReturnType<typeof ESLintUtils.getParserServices> | undefined) {
+  constructor(
+    readonly sourceCode: Readonly<TSESLint.SourceCode>,
+    services: ReturnType<typeof ESLintUtils.getParserServices> | undefined,
+  ) {
     this.services = services?.program ? services : undefined;
     this.checker = this.services?.program.getTypeChecker();
     this.collectImports(sourceCode.ast);
@@ -194,7 +202,12 @@ export class FileAnalysis {
     if (this.coreCall(n) === 'withoutCancel') return true;
     if (n.type === AST_NODE_TYPES.CallExpression) {
       const core = this.coreCall(n);
-      return core !== undefined && (SCOPE_MAKERS.has(core) || core === 'withValue') && n.arguments[0] !== undefined && this.isDetached(n.arguments[0], depth + 1);
+      return (
+        core !== undefined &&
+        (SCOPE_MAKERS.has(core) || core === 'withValue') &&
+        n.arguments[0] !== undefined &&
+        this.isDetached(n.arguments[0], depth + 1)
+      );
     }
     if (n.type === AST_NODE_TYPES.MemberExpression) return this.isDetached(n.object, depth + 1);
     if (n.type === AST_NODE_TYPES.Identifier) {
@@ -220,7 +233,9 @@ export class FileAnalysis {
   isContextClass(cls: TSESTree.ClassDeclaration | TSESTree.ClassExpression): boolean {
     let v = this.implCache.get(cls);
     if (v === undefined) {
-      v = cls.implements.some((i) => i.expression.type === AST_NODE_TYPES.Identifier && (i.expression.name === 'Context' || i.expression.name === 'CancelScope'));
+      v = cls.implements.some(
+        (i) => i.expression.type === AST_NODE_TYPES.Identifier && (i.expression.name === 'Context' || i.expression.name === 'CancelScope'),
+      );
       if (!v && this.checker) {
         const inst = this.typeOf(cls)?.getConstructSignatures()[0]?.getReturnType();
         v = inst !== undefined && (isContextType(inst, this.checker) || isCancelScopeType(inst, this.checker));
@@ -348,7 +363,13 @@ export class FileAnalysis {
     const bindings = new Map<Variable, BindingKind>();
     // Registered before it is filled, so derivations that look the function up see the partial map.
     const entries: Array<FunctionContext['entries'][number]> = [];
-    const result: { -readonly [K in keyof FunctionContext]: FunctionContext[K] } = { fn, bindings, contextText: undefined, signalText: undefined, entries };
+    const result: { -readonly [K in keyof FunctionContext]: FunctionContext[K] } = {
+      fn,
+      bindings,
+      contextText: undefined,
+      signalText: undefined,
+      entries,
+    };
     this.fnCache.set(fn, result);
     if (this.inContextImplementation(fn)) return result;
     const declared = this.sourceCode.getDeclaredVariables(fn);
@@ -361,7 +382,8 @@ export class FileAnalysis {
         pos,
         kind,
         contextText: kind === 'context' ? text : kind === 'scope' ? `${text}.ctx` : undefined,
-        signalText: kind === 'context' ? `${text}.signal` : kind === 'signal' ? text : kind === 'options' ? `${text}.signal` : `${text}.ctx.signal`,
+        signalText:
+          kind === 'context' ? `${text}.signal` : kind === 'signal' ? text : kind === 'options' ? `${text}.signal` : `${text}.ctx.signal`,
       });
       if (kind === 'context') contextText ??= text;
       if (kind === 'context' && !signalText) signalText = `${text}.signal`;
@@ -390,7 +412,8 @@ export class FileAnalysis {
           const v = byName.get(value.name);
           if (!v) continue;
           const typed = this.checker ? this.carrierOf(value) : undefined;
-          const kind = typed === 'context' || typed === 'signal' ? typed : key === 'signal' ? 'signal' : key === 'ctx' ? 'context' : undefined;
+          const kind =
+            typed === 'context' || typed === 'signal' ? typed : key === 'signal' ? 'signal' : key === 'ctx' ? 'context' : undefined;
           if (kind) note(v, kind, value.name);
         }
       }

@@ -2,10 +2,7 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 
 /** Any function node. */
-export type FunctionNode =
-  | TSESTree.FunctionDeclaration
-  | TSESTree.FunctionExpression
-  | TSESTree.ArrowFunctionExpression;
+export type FunctionNode = TSESTree.FunctionDeclaration | TSESTree.FunctionExpression | TSESTree.ArrowFunctionExpression;
 
 /** True for function declarations, function expressions and arrows. */
 export function isFunction(node: TSESTree.Node): node is FunctionNode {
@@ -31,9 +28,21 @@ export function enclosingFunction(node: TSESTree.Node): FunctionNode | undefined
  * parents; `undefined` when there is none, or when the climb first reaches an ancestor for which
  * `stop` holds (e.g. `isFunction`, to stay inside the current function; that one is not tested).
  */
-export function findAncestor<T extends TSESTree.Node>(node: TSESTree.Node, test: (n: TSESTree.Node) => n is T, stop?: (n: TSESTree.Node) => boolean): T | undefined;
-export function findAncestor(node: TSESTree.Node, test: (n: TSESTree.Node) => boolean, stop?: (n: TSESTree.Node) => boolean): TSESTree.Node | undefined;
-export function findAncestor(node: TSESTree.Node, test: (n: TSESTree.Node) => boolean, stop?: (n: TSESTree.Node) => boolean): TSESTree.Node | undefined {
+export function findAncestor<T extends TSESTree.Node>(
+  node: TSESTree.Node,
+  test: (n: TSESTree.Node) => n is T,
+  stop?: (n: TSESTree.Node) => boolean,
+): T | undefined;
+export function findAncestor(
+  node: TSESTree.Node,
+  test: (n: TSESTree.Node) => boolean,
+  stop?: (n: TSESTree.Node) => boolean,
+): TSESTree.Node | undefined;
+export function findAncestor(
+  node: TSESTree.Node,
+  test: (n: TSESTree.Node) => boolean,
+  stop?: (n: TSESTree.Node) => boolean,
+): TSESTree.Node | undefined {
   for (let p = node.parent; p && !stop?.(p); p = p.parent) if (test(p)) return p;
   return undefined;
 }
@@ -93,11 +102,7 @@ export function contains(outer: TSESTree.Node, inner: TSESTree.Node): boolean {
 }
 
 /** Visits every descendant of `root` (not entering nested functions unless `intoFunctions`). */
-export function walk(
-  root: TSESTree.Node,
-  visit: (node: TSESTree.Node) => boolean | void,
-  intoFunctions = false,
-): void {
+export function walk(root: TSESTree.Node, visit: (node: TSESTree.Node) => boolean | void, intoFunctions = false): void {
   const stack: TSESTree.Node[] = [root];
   while (stack.length > 0) {
     const node = stack.pop()!;
@@ -126,18 +131,18 @@ export const PRUNE = 'prune';
  * returns true (found), false (not this node: search inside it), or `PRUNE` (not this node nor
  * anything inside it). Nested functions are searched only with `intoFunctions` (as in `walk`).
  */
-export function anyNode(
-  root: TSESTree.Node,
-  test: (node: TSESTree.Node) => boolean | typeof PRUNE,
-  intoFunctions = false,
-): boolean {
+export function anyNode(root: TSESTree.Node, test: (node: TSESTree.Node) => boolean | typeof PRUNE, intoFunctions = false): boolean {
   let found = false;
-  walk(root, (node) => {
-    if (found) return false;
-    const r = test(node);
-    if (r === true) found = true;
-    return r === false;
-  }, intoFunctions);
+  walk(
+    root,
+    (node) => {
+      if (found) return false;
+      const r = test(node);
+      if (r === true) found = true;
+      return r === false;
+    },
+    intoFunctions,
+  );
   return found;
 }
 
@@ -147,6 +152,7 @@ export function isReference(id: TSESTree.Identifier): boolean {
   if (!p) return true;
   if (p.type === AST_NODE_TYPES.MemberExpression && p.property === id && !p.computed) return false;
   if (p.type === AST_NODE_TYPES.Property && p.key === id && !p.computed && !p.shorthand) return false;
-  if ((p.type === AST_NODE_TYPES.PropertyDefinition || p.type === AST_NODE_TYPES.MethodDefinition) && p.key === id && !p.computed) return false;
+  if ((p.type === AST_NODE_TYPES.PropertyDefinition || p.type === AST_NODE_TYPES.MethodDefinition) && p.key === id && !p.computed)
+    return false;
   return true;
 }

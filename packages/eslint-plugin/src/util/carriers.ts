@@ -65,7 +65,7 @@ function importedName(a: FileAnalysis, callee: TSESTree.Node): { module: string;
   }
   if (!id) return undefined;
   const def = a.variableOf(id)?.defs[0];
-  if (!def || def.type !== 'ImportBinding') return undefined;
+  if (def?.type !== 'ImportBinding') return undefined;
   const decl = def.parent;
   if (decl.type !== AST_NODE_TYPES.ImportDeclaration) return undefined;
   const mod = moduleKey(decl.source.value);
