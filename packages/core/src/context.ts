@@ -324,11 +324,16 @@ export class Observer {
     if (this._state !== OBS_ARMED) return;
     if (this._sync) {
       this._state = OBS_DONE;
-      this._fn();
+      this._fire();
     } else {
       this._state = OBS_SCHEDULED;
       queueMicrotask(() => this._run());
     }
+  }
+
+  /** Runs the callback of a sync observer; subclasses (core's operations) run their own. */
+  _fire(): void {
+    this._fn();
   }
 
   _run(): void {
@@ -714,7 +719,12 @@ export function onEnd(ctx: BaseContext, fn: () => void): Observer | undefined {
   return ob;
 }
 
-function attach(ctx: BaseContext, ob: Observer): void {
+/**
+ * Core-internal: attaches `ob` to the nearest cancellable node of `ctx` (notified at once when it
+ * has already ended; never when `ctx` never ends).
+ * @internal
+ */
+export function attach(ctx: BaseContext, ob: Observer): void {
   const c = ctx._canceler;
   if (c === undefined) return;
   if (c._endedBy !== undefined) ob._notify();

@@ -27,6 +27,7 @@ export {
   isDeadlineExceeded,
   isContextError,
 } from './errors.js';
+export { operation, type OperationSettle, type OperationTeardown, type OperationExecutor } from './operation.js';
 export { sleep } from './sleep.js';
 export { race } from './race.js';
 export { Group, type GroupOptions } from './group.js';

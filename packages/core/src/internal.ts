@@ -1,5 +1,5 @@
 /** @internal Shared helpers for core modules; not part of the public API. */
-export { onEnd, isContext } from './context.js';
+export { onEnd, isContext, attach, Observer } from './context.js';
 import { isContext } from './context.js';
 import type { BaseContext } from './context.js';
 

@@ -1,6 +1,8 @@
-import { checkContext, onEnd } from './internal.js';
 import type { Context } from './context.js';
-import { startOperation } from './hooks.js';
+import { checkContext } from './internal.js';
+import { operation } from './operation.js';
+
+function ignore(): void {}
 
 /**
  * Settles like `promise`, unless `ctx` ends first — then rejects with `ctx.err` (at once when it
@@ -10,36 +12,8 @@ import { startOperation } from './hooks.js';
  */
 export function race<T>(ctx: Context, promise: PromiseLike<T> | T): Promise<T> {
   checkContext(ctx, 'race');
-  const op = startOperation(ctx, 'race');
-  const err = ctx.err;
-  if (err !== undefined) {
-    Promise.resolve(promise).then(undefined, () => {});
-    op.end(err);
-    return Promise.reject(err);
-  }
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const ob = onEnd(ctx, () => {
-      settled = true;
-      const e = ctx.err;
-      op.end(e);
-      reject(e);
-    });
-    Promise.resolve(promise).then(
-      (v) => {
-        if (settled) return;
-        settled = true;
-        ob?._stop();
-        op.end();
-        resolve(v);
-      },
-      (e: unknown) => {
-        if (settled) return;
-        settled = true;
-        ob?._stop();
-        op.end(e);
-        reject(e);
-      },
-    );
+  if (ctx.err !== undefined) Promise.resolve(promise).then(undefined, ignore); // not raced: still handled
+  return operation<T>(ctx, 'race', (settle) => {
+    settle.resolve(promise);
   });
 }

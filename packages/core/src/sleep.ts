@@ -1,7 +1,7 @@
-import { checkContext, onEnd } from './internal.js';
-import type { Context } from './context.js';
 import { getClock, MAX_TIMER_DELAY } from './clock.js';
-import { startOperation } from './hooks.js';
+import type { Context } from './context.js';
+import { checkContext } from './internal.js';
+import { operation } from './operation.js';
 
 /**
  * Waits `ms` milliseconds, or less if `ctx` ends first — then rejects with `ctx.err` (at once
@@ -14,24 +14,12 @@ export function sleep(ctx: Context, ms: number): Promise<void> {
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
     return Promise.reject(new TypeError(`sleep: ms must be a number of milliseconds, got ${typeof ms === 'number' ? 'NaN' : typeof ms}`));
   }
-  const op = startOperation(ctx, 'sleep');
-  const err = ctx.err;
-  if (err !== undefined) {
-    op.end(err);
-    return Promise.reject(err);
-  }
-  return new Promise<void>((resolve, reject) => {
+  return operation<void>(ctx, 'sleep', (settle) => {
+    if (ms === Infinity) return undefined;
     const clock = getClock();
-    let handle: unknown;
-    const ob = onEnd(ctx, () => {
-      if (handle !== undefined) clock.clearTimer(handle);
-      const e = ctx.err;
-      op.end(e);
-      reject(e);
-    });
-    if (ms === Infinity) return;
     const wait = Math.max(0, ms);
     const due = clock.now() + wait;
+    let handle: unknown;
     const onTimer = (): void => {
       handle = undefined;
       // Waits longer than a platform timer holds are armed in segments.
@@ -40,10 +28,11 @@ export function sleep(ctx: Context, ms: number): Promise<void> {
         handle = clock.setTimer(onTimer, Math.min(MAX_TIMER_DELAY, left), true);
         return;
       }
-      ob?._stop();
-      op.end();
-      resolve();
+      settle.resolve();
     };
     handle = clock.setTimer(onTimer, Math.min(MAX_TIMER_DELAY, wait), true);
+    return () => {
+      if (handle !== undefined) clock.clearTimer(handle);
+    };
   });
 }
