@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file of the monorepo with node:test (TypeScript through tsx) and exits with the
-// runner's status. The runner's own summary (tests / pass / fail) is the last thing printed.
+// runner's status. Workspace packages resolve through their `source` export condition, so tests run
+// the TypeScript in src/ as it is now, never a stale dist/. The runner's own summary (tests / pass / fail) is the last thing printed.
 // Usage: node scripts/test.mjs [path-filter…]   e.g. node scripts/test.mjs packages/core
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -31,7 +32,17 @@ if (files.length === 0) {
 const reporter = process.env.TEST_REPORTER ?? 'spec';
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--expose-gc', '--test', `--test-reporter=${reporter}`, '--test-concurrency=2', '--test-timeout=180000', ...files],
+  [
+    '--conditions=source',
+    '--import',
+    'tsx',
+    '--expose-gc',
+    '--test',
+    `--test-reporter=${reporter}`,
+    '--test-concurrency=2',
+    '--test-timeout=180000',
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);
