@@ -67,7 +67,7 @@ function capture(resolve: Resolver, reject: Resolver): void {
  * One running operation: the observer core notifies when its context ends (no closure per
  * operation), and the settle object its executor gets.
  */
-class Run<T> extends Observer implements OperationSettle<T> {
+class BoundOperation<T> extends Observer implements OperationSettle<T> {
   _phase = PENDING;
   _teardown: OperationTeardown | undefined = undefined;
   _resolveP: Resolver;
@@ -176,7 +176,7 @@ export function operation<T>(ctx: Context, label: string, executor: OperationExe
     return Promise.reject(err);
   }
   const p = new Promise<T>(capture as (resolve: (v: T) => void, reject: (e: unknown) => void) => void);
-  const run = new Run<T>(ctx, op);
+  const run = new BoundOperation<T>(ctx, op);
   nextResolve = nextReject = undefined;
   let t: OperationTeardown | undefined | void;
   try {
