@@ -461,10 +461,20 @@ function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): 
   }
 }
 
-function checkParent(parent: unknown, fn: string): asserts parent is BaseContext {
-  if (!(parent instanceof BaseContext)) {
-    throw new TypeError(`${fn}: parent must be a Context from @ctxkit/core (use background() at the top), got ${describe(parent)}`);
+/**
+ * Throws a `TypeError` unless `value` is a Context made by this library. `what` names the
+ * argument for the message, e.g. `'ctxFetch: ctx'` or `'withCancel: parent'`: the one message every
+ * ctxkit package gives for a missing or foreign context. Returns nothing; use it as a guard at the
+ * top of any function that takes a context.
+ */
+export function assertContext(value: unknown, what: string): asserts value is Context {
+  if (!(value instanceof BaseContext)) {
+    throw new TypeError(`${what} must be a Context from @ctxkit/core (use background() at the top), got ${describe(value)}`);
   }
+}
+
+function checkParent(parent: unknown, fn: string): asserts parent is BaseContext {
+  assertContext(parent, `${fn}: parent`);
 }
 
 function describe(v: unknown): string {

@@ -17,6 +17,7 @@ export {
   cause,
   remaining,
   isContext,
+  assertContext,
 } from './context.js';
 export { Key, createKey } from './key.js';
 export {

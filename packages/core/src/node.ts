@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics_channel from 'node:diagnostics_channel';
-import { isContext, subscribe, todo, type Context } from './index.js';
+import { assertContext, subscribe, todo, type Context } from './index.js';
 
 const storage = new AsyncLocalStorage<Context>();
 
@@ -17,7 +17,7 @@ const storage = new AsyncLocalStorage<Context>();
  * asynchronously; returns what `fn` returns. Throws `TypeError` when `ctx` is not a Context.
  */
 export function runWith<R>(ctx: Context, fn: () => R): R {
-  if (!isContext(ctx)) throw new TypeError('runWith: ctx must be a Context from @ctxkit/core');
+  assertContext(ctx, 'runWith: ctx');
   return storage.run(ctx, fn);
 }
 

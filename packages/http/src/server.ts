@@ -3,7 +3,16 @@
  * runs out, or once the response has been sent.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { background, cause, isContext, isDeadlineExceeded, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
+import {
+  background,
+  cause,
+  assertContext,
+  isDeadlineExceeded,
+  withCancel,
+  withTimeout,
+  type CancelScope,
+  type Context,
+} from '@ctxkit/core';
 import { runWith } from '@ctxkit/core/node';
 import { extractResolved, hasPropagationHeaders, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
 import { inboundBudget } from './budget.js';
@@ -54,7 +63,7 @@ export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: 
   let r = typeof o === 'object' && o !== null ? resolvedCache.get(o) : undefined;
   if (r === undefined) {
     const parent = o.parent ?? background();
-    if (!isContext(parent)) throw new TypeError(`${fn}: options.parent must be a Context from @ctxkit/core`);
+    assertContext(parent, `${fn}: options.parent`);
     if (o.current !== undefined && typeof o.current !== 'boolean') throw new TypeError(`${fn}: options.current must be a boolean`);
     r = withLocal({ ...resolveExtract(o, fn), parent, current: o.current !== false });
     resolvedCache.set(o, r);

@@ -3,7 +3,7 @@
  * the source's iterator returned — the moment the context ends or the client goes away.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { afterFunc, getClock, isContext, race, type Context } from '@ctxkit/core';
+import { afterFunc, getClock, assertContext, race, type Context } from '@ctxkit/core';
 
 /** One event. `data` that is not a string is sent as JSON. */
 export interface ServerSentEvent {
@@ -77,7 +77,7 @@ export function formatEvent(ev: ServerSentEvent | string): string {
  * bad arguments; on an ended `ctx` it returns a closed stream (every `send` rejects with ctx.err).
  */
 export function openEventStream(ctx: Context, res: ServerResponse, options?: EventStreamOptions): EventStream {
-  if (!isContext(ctx)) throw new TypeError('openEventStream: ctx must be a Context from @ctxkit/core');
+  assertContext(ctx, 'openEventStream: ctx');
   if (res === null || typeof res !== 'object' || typeof res.write !== 'function')
     throw new TypeError('openEventStream: res must be a node:http ServerResponse');
   const beatMs = options?.heartbeatMs ?? 15_000;

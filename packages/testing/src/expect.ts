@@ -2,7 +2,7 @@
  * Assertions about cancellation, independent of any test framework (they throw plain `Error`s
  * with a readable message, which every runner reports as a failure).
  */
-import { isContext, isContextError, type Context, type ContextError } from '@ctxkit/core';
+import { assertContext, isContextError, type Context, type ContextError } from '@ctxkit/core';
 
 function show(v: unknown): string {
   if (v instanceof Error) return `${v.name}: ${v.message}`;
@@ -22,7 +22,7 @@ function show(v: unknown): string {
  * resolved, it rejected with another error (kept as `cause`), or `ctx` has not ended.
  */
 export async function expectCanceled(promise: PromiseLike<unknown> | (() => PromiseLike<unknown>), ctx?: Context): Promise<ContextError> {
-  if (ctx !== undefined && !isContext(ctx)) throw new TypeError('expectCanceled: ctx must be a Context from @ctxkit/core');
+  if (ctx !== undefined) assertContext(ctx, 'expectCanceled: ctx');
   let p: PromiseLike<unknown>;
   if (typeof promise === 'function') {
     try {
