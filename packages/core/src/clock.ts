@@ -20,10 +20,15 @@ export interface Clock {
 }
 
 /**
- * The longest delay `setTimer` is ever asked for: 2^31 − 1 ms (~24.8 days), the most platform
- * timers hold (Node fires a longer one after 1 ms). Longer waits are armed in segments.
+ * The largest budget ctxkit ever applies or sends: 2^31 − 1 ms (~24.8 days), the longest delay a
+ * platform timer holds (Node fires a longer one after 1 ms). Inbound budgets (headers, message
+ * properties, gRPC deadlines) are capped at it; core's own waits longer than it are armed in
+ * segments. The one ceiling every package uses.
  */
-export const MAX_TIMER_DELAY = 0x7fffffff;
+export const MAX_BUDGET_MS = 2_147_483_647;
+
+/** @internal The longest delay `setTimer` is ever asked for: `MAX_BUDGET_MS`. */
+export const MAX_TIMER_DELAY = MAX_BUDGET_MS;
 
 /** The platform clock: `Date.now`, `setTimeout`, `clearTimeout`. */
 export const systemClock: Clock = {

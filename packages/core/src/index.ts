@@ -32,7 +32,7 @@ export { operation, type OperationSettle, type OperationTeardown, type Operation
 export { sleep } from './sleep.js';
 export { race } from './race.js';
 export { Group, type GroupOptions } from './group.js';
-export { type Clock, systemClock, installClock, getClock } from './clock.js';
+export { type Clock, systemClock, installClock, getClock, MAX_BUDGET_MS } from './clock.js';
 export {
   type ContextHooks,
   type ContextKind,

@@ -10,6 +10,7 @@
  * `MAX_BUDGET_MS` (the largest delay a Node timer accepts) and to the server's `maxTimeoutMs`.
  */
 import { InvalidHeaderError } from './errors.js';
+import { MAX_BUDGET_MS } from '@ctxkit/core';
 import { readAs, singleValue, sourceKind, trimOws, type HeaderSource } from './headers.js';
 
 /** ctxkit's own budget header: milliseconds the receiver has left, as 1–10 ASCII digits. */
@@ -18,8 +19,8 @@ export const TIMEOUT_HEADER = 'ctxkit-timeout-ms';
 export const GRPC_TIMEOUT_HEADER = 'grpc-timeout';
 /** Envoy's budget header, read inbound only. */
 export const ENVOY_TIMEOUT_HEADER = 'x-envoy-expected-rq-timeout-ms';
-/** The largest budget ever applied: 2^31−1 ms (~24.8 days), the longest delay a Node timer takes. */
-export const MAX_BUDGET_MS = 2_147_483_647;
+/** The largest budget ever applied: core's `MAX_BUDGET_MS` (2^31−1 ms, ~24.8 days), re-exported. */
+export { MAX_BUDGET_MS };
 
 /** Longest header value inspected; anything longer is malformed without being scanned. */
 const MAX_LEN = 32;

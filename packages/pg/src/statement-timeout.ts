@@ -44,7 +44,10 @@ function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-/** The largest statement_timeout PostgreSQL accepts (INT_MAX milliseconds). */
+/**
+ * The largest statement_timeout PostgreSQL accepts (INT_MAX milliseconds): the server's limit, not
+ * ctxkit's budget ceiling (core's `MAX_BUDGET_MS`), though the two are the same number today.
+ */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** `planTimeout`: the value in force fits the statement; send nothing. */
