@@ -13,6 +13,7 @@
 // group ('none' for parts 2 and 3 only), CTXKIT_HTTP_BENCH_ROUNDS / _SECONDS change the rounds,
 // CTXKIT_HTTP_BENCH_SETTLE the settle cycles (0: none, each server left to its own collections),
 // CTXKIT_HTTP_BENCH_VERBOSE=1 prints every pair.
+import { median, percentile, progress, table } from './lib.js';
 import os from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
@@ -250,25 +251,6 @@ function startLoad(pin: boolean): { run(port: number, duration: number, connecti
       proc.stdin!.end();
     },
   };
-}
-
-function progress(msg: string): void {
-  process.stderr.write(`  ${msg}\n`);
-}
-
-function percentile(v: number[], p: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 interface Cannon {
@@ -603,8 +585,12 @@ async function main(): Promise<void> {
     table(
       ['Step', 'p50', 'p99'],
       [
-        ['`contextFromRequest(req, res)`', fmtNs(warm(stats.bind), 50), fmtNs(warm(stats.bind), 99)],
-        ["its `'close'` listener (ends the context: `ResponseFinishedError`)", fmtNs(warm(stats.close), 50), fmtNs(warm(stats.close), 99)],
+        ['`contextFromRequest(req, res)`', fmtPercentileNs(warm(stats.bind), 50), fmtPercentileNs(warm(stats.bind), 99)],
+        [
+          "its `'close'` listener (ends the context: `ResponseFinishedError`)",
+          fmtPercentileNs(warm(stats.close), 50),
+          fmtPercentileNs(warm(stats.close), 99),
+        ],
       ],
     ),
   );
@@ -625,7 +611,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
   process.exit(0);
 }
-function fmtNs(v: number[], p: number): string {
+function fmtPercentileNs(v: number[], p: number): string {
   return `${percentile(v, p).toFixed(0)} ns`;
 }
 

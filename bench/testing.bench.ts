@@ -2,15 +2,10 @@
 // section on stdout; progress on stderr.
 import { background, sleep, withCancel, type Context } from '@ctxkit/core';
 import { exploreCancellation, trackContexts } from '@ctxkit/testing';
+import { median } from './lib.js';
 
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function fmt(ns: number): string {
