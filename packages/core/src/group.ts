@@ -1,5 +1,6 @@
 import { withCancel, type CancelScope, type Context } from './context.js';
 import { checkContext } from './internal.js';
+import { assertKnownOptions } from './options.js';
 
 /** Options for `Group`. */
 export interface GroupOptions {
@@ -35,6 +36,9 @@ export class Group {
 
   constructor(parent: Context, opts: GroupOptions = {}) {
     checkContext(parent, 'Group');
+    if (opts === null || typeof opts !== 'object')
+      throw new TypeError(`Group: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    assertKnownOptions(opts, ['limit'], 'Group');
     const limit = opts.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 1) || (limit !== Infinity && !Number.isInteger(limit))) {
       throw new TypeError(`Group: limit must be a positive integer, got ${String(limit)}`);

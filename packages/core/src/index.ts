@@ -29,6 +29,7 @@ export {
   isContextError,
 } from './errors.js';
 export { operation, type OperationSettle, type OperationTeardown, type OperationExecutor } from './operation.js';
+export { assertKnownOptions } from './options.js';
 export { sleep } from './sleep.js';
 export { race } from './race.js';
 export { Group, type GroupOptions } from './group.js';

@@ -27,12 +27,15 @@ function isFastify(x: unknown): x is FastifyInstance {
   );
 }
 
+/** Options Fastify's `register` itself takes, passed along to the plugin. */
+const FASTIFY_REGISTER_KEYS: readonly string[] = ['prefix', 'logLevel', 'logSerializers'];
+
 function contextOf(req: IncomingMessage): Context | undefined {
   return (req as { [kContext]?: Context })[kContext];
 }
 
 function install(fastify: FastifyInstance, options: RequestContextOptions | undefined): void {
-  const o = resolveRequestOptions(options, 'contextMiddleware (fastify)');
+  const o = resolveRequestOptions(options, 'contextMiddleware (fastify)', FASTIFY_REGISTER_KEYS);
   fastify.addHook('onRequest', (request, reply, done) => {
     const r = bindRequest(request.raw, reply.raw, o);
     if (r instanceof InvalidHeaderError) {
@@ -76,7 +79,7 @@ export function contextMiddleware(a?: unknown, b?: unknown, c?: unknown): Plugin
     return;
   }
   const options = a as RequestContextOptions | undefined;
-  resolveRequestOptions(options, 'contextMiddleware (fastify)');
+  resolveRequestOptions(options, 'contextMiddleware (fastify)', FASTIFY_REGISTER_KEYS);
   return markPlugin((fastify, _opts, done) => {
     install(fastify, options);
     done();

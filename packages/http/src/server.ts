@@ -7,6 +7,7 @@ import {
   background,
   cause,
   assertContext,
+  assertKnownOptions,
   isDeadlineExceeded,
   withCancel,
   withTimeout,
@@ -57,11 +58,24 @@ function withLocal(r: ResolvedExtract & { parent: Context; current: boolean }): 
 const resolvedCache = new WeakMap<object, ResolvedRequestOptions>();
 let defaultResolved: ResolvedRequestOptions | undefined;
 
-/** @internal Validates options, throwing `TypeError` naming the bad one; cached per object. */
-export function resolveRequestOptions(o: RequestContextOptions | undefined, fn: string): ResolvedRequestOptions {
+/** The option names every request binding takes (`RequestContextOptions`). */
+const REQUEST_OPTION_KEYS: readonly string[] = ['timeoutMs', 'maxTimeoutMs', 'invalid', 'inbound', 'baggage', 'parent', 'current'];
+
+/**
+ * @internal Validates options, throwing `TypeError` naming the bad one (an unknown key included,
+ * unless listed in `extraKeys`: the binding's own options); cached per object.
+ */
+export function resolveRequestOptions(
+  o: RequestContextOptions | undefined,
+  fn: string,
+  extraKeys?: readonly string[],
+): ResolvedRequestOptions {
   if (o === undefined) return (defaultResolved ??= withLocal({ ...resolveExtract(undefined, fn), parent: background(), current: true }));
   let r = typeof o === 'object' && o !== null ? resolvedCache.get(o) : undefined;
   if (r === undefined) {
+    if (typeof o === 'object' && o !== null) {
+      assertKnownOptions(o, extraKeys === undefined ? REQUEST_OPTION_KEYS : [...REQUEST_OPTION_KEYS, ...extraKeys], fn);
+    }
     const parent = o.parent ?? background();
     assertContext(parent, `${fn}: options.parent`);
     if (o.current !== undefined && typeof o.current !== 'boolean') throw new TypeError(`${fn}: options.current must be a boolean`);
@@ -263,7 +277,7 @@ export function contextHandler(
   options?: ContextHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   if (typeof handler !== 'function') throw new TypeError('contextHandler: handler must be a function');
-  const o = resolveRequestOptions(options, 'contextHandler');
+  const o = resolveRequestOptions(options, 'contextHandler', ['onError']);
   const onError = options?.onError;
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError('contextHandler: options.onError must be a function');
   return (req, res) => {

@@ -1,4 +1,5 @@
 /** Options of `wrapPool` / `wrapClient`, their defaults and validation. */
+import { assertKnownOptions } from '@ctxkit/core';
 
 /** Tuning for `wrapPool` and `wrapClient`. Every member is optional. */
 export interface PgOptions {
@@ -51,12 +52,22 @@ function checkNonNegative(fn: string, name: string, v: unknown): asserts v is nu
   }
 }
 
+/** The option names `PgOptions` has. */
+const PG_OPTION_KEYS: readonly string[] = [
+  'serverTimeout',
+  'serverTimeoutMarginMs',
+  'serverTimeoutSlackRatio',
+  'serverTimeoutSlackMs',
+  'cleanupTimeoutMs',
+];
+
 /** @internal */
 export function resolveOptions(options: PgOptions | undefined, fn: string): ResolvedOptions {
   if (options === undefined) return { serverTimeout: true, marginMs: 50, slackRatio: 0.25, slackMs: 100, cleanupTimeoutMs: 5000 };
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${fn}: options must be an object, got ${options === null ? 'null' : typeof options}`);
   }
+  assertKnownOptions(options, PG_OPTION_KEYS, fn);
   const {
     serverTimeout = true,
     serverTimeoutMarginMs = 50,

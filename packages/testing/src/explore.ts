@@ -23,6 +23,7 @@
  *   grace period; `invariant()` holds.
  */
 import { background, getClock, isContextError, subscribe, systemClock, withCancel, type CancelScope } from '@ctxkit/core';
+import { assertKnownOptions } from '@ctxkit/core';
 import { Tracker, describeLeak, type Leak } from './tracker.js';
 import { captureStack, formatStack, indent, userFrames, type Stack } from './stacks.js';
 import { realDelay, turns } from './runtime.js';
@@ -98,6 +99,7 @@ interface Resolved {
 function resolveOptions(fnName: string, fn: unknown, o: ExploreOptions): Resolved {
   if (typeof fn !== 'function') throw new TypeError(`${fnName}: fn must be a function (ctx) => Promise, got ${typeof fn}`);
   if (o === null || typeof o !== 'object') throw new TypeError(`${fnName}: options must be an object`);
+  assertKnownOptions(o, ['invariant', 'maxPoints', 'timeoutMs', 'graceMs', 'allowNoPoints'], fnName);
   const { invariant, maxPoints = 200, timeoutMs = 2000, graceMs = 100 } = o;
   if (invariant !== undefined && typeof invariant !== 'function') {
     throw new TypeError(`${fnName}: invariant must be a function, got ${typeof invariant}`);

@@ -14,6 +14,7 @@
  *   collect the scope.
  */
 import { isContext, startOperation, subscribe, type Context, type ContextKind, type OperationInfo } from '@ctxkit/core';
+import { assertKnownOptions } from '@ctxkit/core';
 import { captureStack, formatStack, indent, type Stack } from './stacks.js';
 import { nextTurn, realDelay, realNow, turns } from './runtime.js';
 
@@ -136,6 +137,7 @@ interface OpRecord {
 
 function checkOptions(o: TrackOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError('trackContexts: options must be an object');
+  assertKnownOptions(o, ['graceMs', 'stacks', 'under', 'lostCancel'], 'trackContexts');
   if (o.graceMs !== undefined && (typeof o.graceMs !== 'number' || !(o.graceMs >= 0) || o.graceMs === Infinity)) {
     throw new TypeError(`trackContexts: graceMs must be a finite number >= 0, got ${String(o.graceMs)}`);
   }
