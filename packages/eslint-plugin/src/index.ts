@@ -6,10 +6,14 @@
  * back to syntax (annotations named `Context`/`AbortSignal`, parameters named `ctx`/`signal`) and
  * find less. Or run `npx ctxkit-lint` on a project with no ESLint configuration at all.
  */
+import { readFileSync } from 'node:fs';
 import type { TSESLint } from '@typescript-eslint/utils';
 import { rules } from './rules/index.js';
 
-const pkg = { name: '@ctxkit/eslint-plugin', version: '0.1.0' };
+/** The plugin's name and version, read from its package.json (the same from src/ and dist/). */
+const pkg: { name: string; version: string } = (({ name, version }) => ({ name, version }))(
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string },
+);
 
 /** The rule ids of the recommended set and their severity. */
 export const recommendedRules: Record<string, 'error' | 'warn'> = Object.fromEntries(
@@ -41,3 +45,5 @@ const plugin: CtxkitPlugin = {
 
 export { rules };
 export default plugin;
+/** What `require('@ctxkit/eslint-plugin')` returns (Node ≥ 20.19): the plugin itself, as in ESM. */
+export { plugin as 'module.exports' };
