@@ -1,7 +1,16 @@
 /**
  * `ctxFetch`: the platform `fetch`, bound to a context from the first byte to the last.
  */
-import { fromSignal, isContext, startOperation, withCancel, type CancelScope, type Context, type OperationHandle } from '@ctxkit/core';
+import {
+  fromSignal,
+  isContext,
+  operation,
+  withCancel,
+  type CancelScope,
+  type Context,
+  type OperationSettle,
+  type OperationTeardown,
+} from '@ctxkit/core';
 import { injectResolved, resolveInject, resolveInjectOver, type InjectOptions, type ResolvedInject } from './codec.js';
 
 /** The `fetch` signature ctxFetch calls (the global one by default). */
@@ -21,7 +30,8 @@ interface Call {
   settled: boolean;
   ctx: Context;
   scope: CancelScope;
-  op: OperationHandle;
+  /** Settles the call's `operation`: once the body is finished, or the request failed. */
+  op: OperationSettle<void>;
   userSignal: AbortSignal | undefined;
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   /** Weak, so the context never keeps an abandoned body (and its connection) reachable. */
@@ -42,16 +52,40 @@ const finalizer = new FinalizationRegistry<Call>((call) => {
 
 function noop(): void {}
 
-/** Ends the call once: removes the listener and the link on ctx, reports the operation. */
+/** Ends the call once: settles its operation, which then runs `release` (below) and reports it. */
 function settle(call: Call, error: unknown, failed: boolean): void {
   if (call.settled) return;
+  call.settled = true;
+  if (failed) call.op.reject(error);
+  else call.op.resolve();
+}
+
+/** The operation's `release`: removes the listener and the link on ctx, forgets the finalizer. */
+function release(call: Call): void {
   call.settled = true;
   if (call.onAbort !== undefined) call.scope.ctx.signal.removeEventListener('abort', call.onAbort);
   call.onAbort = undefined;
   finalizer.unregister(call);
   call.scope.cancel();
-  if (failed) call.op.end(error);
-  else call.op.end();
+}
+
+/**
+ * The operation's `cancel`: `ctx` ended before the body was finished. Cancels the body (the
+ * request is aborted when `release` cancels the scope) and errors the wrapped stream with `err`;
+ * before the response, the aborted fetch rejects the Response promise with `ctx.err`.
+ */
+function cancelCall(call: Call, err: unknown): void {
+  if (call.settled) return;
+  call.settled = true;
+  call.reader?.cancel(err).catch(noop);
+  const c = call.controller?.deref();
+  if (c !== undefined) {
+    try {
+      c.error(err);
+    } catch {
+      // already closed or errored
+    }
+  }
 }
 
 /** What a failure means to the caller: ctx.err when ctx ended, the caller's own abort reason, else the error itself. */
@@ -92,7 +126,7 @@ function describeInput(input: unknown): string {
  *   client leave;
  * - honours the caller's own `init.signal` (rejecting with its reason, as fetch does) without
  *   `AbortSignal.any`;
- * - reports the request to core's hooks (`startOperation`) until the body is read, cancelled or
+ * - runs as one `operation` of @ctxkit/core, reported to its hooks until the body is read, cancelled or
  *   abandoned.
  * Rules of use: read the body to the end or cancel it (`await res.body?.cancel()`). A body that
  * is dropped unread stays linked to `ctx` (holding its connection) until `ctx` ends or the
@@ -110,6 +144,15 @@ function pickInject(init: CtxFetchInit): InjectOptions | undefined {
   return init;
 }
 
+/**
+ * The call's teardown, made outside `fetchResolved` so that what ctx keeps reachable (the
+ * operation's teardown) closes over the call only, never over the Response promise: an abandoned
+ * body must stay collectable.
+ */
+function teardownOf(call: Call): OperationTeardown {
+  return { cancel: (err) => cancelCall(call, err), release: () => release(call) };
+}
+
 function fetchResolved(
   ctx: Context,
   input: string | URL | Request,
@@ -119,64 +162,93 @@ function fetchResolved(
 ): Promise<Response> {
   const isRequest = typeof Request !== 'undefined' && input instanceof Request;
   const method = init?.method ?? (isRequest ? input.method : 'GET');
-  const op = startOperation(ctx, `fetch ${method.toUpperCase()} ${describeInput(input)}`);
-  const err = ctx.err;
-  if (err !== undefined) {
-    op.end(err);
-    return Promise.reject(err);
-  }
-  const f = fetchFn ?? globalThis.fetch;
-  if (typeof f !== 'function') {
-    const e = new TypeError('ctxFetch: no fetch implementation (pass init.fetch)');
-    op.end(e);
-    return Promise.reject(e);
-  }
-  const userSignal = init?.signal ?? (isRequest ? input.signal : undefined) ?? undefined;
-  let scope: CancelScope;
-  let headers: Headers;
-  try {
-    scope = userSignal != null ? fromSignal(ctx, userSignal) : withCancel(ctx);
-    headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
-  } catch (e) {
-    op.end(e);
-    return Promise.reject(e);
-  }
-  const call: Call = {
-    settled: false,
-    ctx,
-    scope,
-    op,
-    userSignal: userSignal ?? undefined,
-    reader: undefined,
-    controller: undefined,
-    onAbort: undefined,
-  };
-  if (scope.ctx.err !== undefined) {
-    const e = mapError(call, scope.ctx.err);
-    settle(call, e, true);
-    return Promise.reject(e);
-  }
-  injectResolved(ctx, headers, o);
-  const req: RequestInit = { ...init, headers, signal: scope.ctx.signal };
-  delete (req as CtxFetchInit).fetch;
-  delete (req as CtxFetchInit).marginMs;
-  delete (req as CtxFetchInit).grpcTimeout;
-  delete (req as CtxFetchInit).baggage;
-  let p: Promise<Response>;
-  try {
-    p = f(input, req);
-  } catch (e) {
-    settle(call, e, true);
-    return Promise.reject(e);
-  }
-  return Promise.resolve(p).then(
-    (res) => wrapResponse(call, res),
-    (e: unknown) => {
-      const m = mapError(call, e);
-      settle(call, m, true);
-      throw m;
-    },
-  );
+  // One operation spans the request and its body: it settles when the body is finished (read to
+  // the end, cancelled, errored or abandoned), so it may settle after the Response promise does.
+  let resolveRes!: (res: Response) => void;
+  let rejectRes!: (e: unknown) => void;
+  const response = new Promise<Response>((resolve, reject) => {
+    resolveRes = resolve;
+    rejectRes = reject;
+  });
+  let started = false;
+  const done = operation<void>(ctx, `fetch ${method.toUpperCase()} ${describeInput(input)}`, (op) => {
+    started = true;
+    const f = fetchFn ?? globalThis.fetch;
+    if (typeof f !== 'function') {
+      const e = new TypeError('ctxFetch: no fetch implementation (pass init.fetch)');
+      op.reject(e);
+      rejectRes(e);
+      return undefined;
+    }
+    const userSignal = init?.signal ?? (isRequest ? input.signal : undefined) ?? undefined;
+    let scope: CancelScope;
+    let headers: Headers;
+    try {
+      scope = userSignal != null ? fromSignal(ctx, userSignal) : withCancel(ctx);
+    } catch (e) {
+      op.reject(e);
+      rejectRes(e);
+      return undefined;
+    }
+    const call: Call = {
+      settled: false,
+      ctx,
+      scope,
+      op,
+      userSignal: userSignal ?? undefined,
+      reader: undefined,
+      controller: undefined,
+      onAbort: undefined,
+    };
+    const teardown = teardownOf(call);
+    try {
+      headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+    } catch (e) {
+      settle(call, e, true);
+      rejectRes(e);
+      return teardown;
+    }
+    if (scope.ctx.err !== undefined) {
+      const e = mapError(call, scope.ctx.err);
+      settle(call, e, true);
+      rejectRes(e);
+      return teardown;
+    }
+    injectResolved(ctx, headers, o);
+    const req: RequestInit = { ...init, headers, signal: scope.ctx.signal };
+    delete (req as CtxFetchInit).fetch;
+    delete (req as CtxFetchInit).marginMs;
+    delete (req as CtxFetchInit).grpcTimeout;
+    delete (req as CtxFetchInit).baggage;
+    let p: Promise<Response>;
+    try {
+      p = f(input, req);
+    } catch (e) {
+      settle(call, e, true);
+      rejectRes(e);
+      return teardown;
+    }
+    Promise.resolve(p).then(
+      (res) => {
+        try {
+          resolveRes(wrapResponse(call, res));
+        } catch (e) {
+          rejectRes(e);
+        }
+      },
+      (e: unknown) => {
+        const m = mapError(call, e);
+        settle(call, m, true);
+        rejectRes(m);
+      },
+    );
+    return teardown;
+  });
+  // The caller sees the outcome through the Response promise and the body; this one only reports.
+  done.catch(noop);
+  // Failed fast (ctx had ended, the executor never ran): `done` rejects with ctx.err.
+  if (!started) return done as unknown as Promise<Response>;
+  return response;
 }
 
 function wrapResponse(call: Call, res: Response): Response {
