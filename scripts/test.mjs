@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['packages', 'examples'];
+const roots = ['packages', 'examples', 'test'];
 
 function collect(dir, out) {
   for (const name of readdirSync(dir)) {

@@ -21,10 +21,9 @@ async function quote(ctx: Context, items: Record<string, number>): Promise<numbe
   return total;
 }
 
-const root = background();
-console.log('fast quote:', await quote(root, { tea: 10, cake: 20 }));
+console.log('fast quote:', await quote(background(), { tea: 10, cake: 20 }));
 try {
-  await quote(root, { tea: 10, 'slow cake': 5_000 });
+  await quote(background(), { tea: 10, 'slow cake': 5_000 });
 } catch (e) {
   if (!isContextError(e)) throw e;
   console.log(`slow quote stopped: ${(e as Error).name}: ${((e as Error).cause as Error).message}`);
