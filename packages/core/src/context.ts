@@ -19,7 +19,7 @@ import { CanceledError, DeadlineExceededError, isDeadlineExceeded, type ContextE
 import { Key } from './key.js';
 import { getClock } from './clock.js';
 import { addEntry, removeEntry, type DeadlineEntry } from './deadline-queue.js';
-import { emitCreated, emitEnded, hooksActive, type ContextKind } from './hooks.js';
+import { emitCreated, emitEnded, hooksActive, type ContextOrigin } from './hooks.js';
 
 /**
  * A context carries a cancellation signal, a deadline and request-scoped values across API
@@ -60,8 +60,9 @@ export interface CancelScope extends Disposable {
   cancel(cause?: unknown): void;
 }
 
-const KIND_CANCELED = 0;
-const KIND_DEADLINE = 1;
+/** Why a context ended, as passed to `end()`: a cancel (explicit or a parent's) or a deadline. */
+const END_CANCELED = 0;
+const END_DEADLINE = 1;
 /** `NodeExtras.flags` bits, meaningful on the node that ended. */
 const FLAG_DEADLINE = 1;
 const FLAG_HAS_CAUSE = 2;
@@ -99,7 +100,7 @@ class NodeExtras implements DeadlineEntry {
   /** Deadline queue callback: the node's own deadline has passed. */
   _expire(): void {
     const c = this.deadlineCause;
-    end(this.node, KIND_DEADLINE, c, c !== undefined);
+    end(this.node, END_DEADLINE, c, c !== undefined);
   }
 }
 
@@ -411,11 +412,11 @@ function detachObserver(ob: Observer): void {
  * Phase two notifies that chain, so user code (abort listeners) only ever sees a fully
  * consistent tree.
  */
-function end(src: CancelNode, kind: number, cause: unknown, hasCause: boolean): void {
+function end(src: CancelNode, reason: number, cause: unknown, hasCause: boolean): void {
   if (src._endedBy !== undefined) return;
-  if (kind === KIND_DEADLINE || hasCause) {
+  if (reason === END_DEADLINE || hasCause) {
     const x = extras(src);
-    x.flags = (kind === KIND_DEADLINE ? FLAG_DEADLINE : 0) | (hasCause ? FLAG_HAS_CAUSE : 0);
+    x.flags = (reason === END_DEADLINE ? FLAG_DEADLINE : 0) | (hasCause ? FLAG_HAS_CAUSE : 0);
     if (hasCause) x.cause = cause;
   }
   unlinkChild(src);
@@ -489,10 +490,10 @@ const DISPOSE: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('Symbol.dis
 class Scope implements CancelScope {
   constructor(readonly ctx: CancelNode) {}
   cancel(cause?: unknown): void {
-    end(this.ctx, KIND_CANCELED, cause, cause !== undefined);
+    end(this.ctx, END_CANCELED, cause, cause !== undefined);
   }
   [DISPOSE](): void {
-    end(this.ctx, KIND_CANCELED, undefined, false);
+    end(this.ctx, END_CANCELED, undefined, false);
   }
 }
 
@@ -500,7 +501,7 @@ class Scope implements CancelScope {
  * Makes a cancellable child. `ownDeadline` (epoch ms) is applied when earlier than the parent's.
  * @internal Shared by every constructor of cancellable contexts.
  */
-export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: number | undefined, deadlineCause: unknown): CancelScope {
+export function newScope(parent: BaseContext, origin: ContextOrigin, ownDeadline: number | undefined, deadlineCause: unknown): CancelScope {
   const owner = parent._canceler;
   const node = new CancelNode(parent);
   let useOwn = false;
@@ -515,7 +516,7 @@ export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: nu
   }
   const scope = new Scope(node);
   if (hooksActive) {
-    emitCreated(node, parent, kind, scope);
+    emitCreated(node, parent, origin, scope);
     if (node._endedBy !== undefined) return scope; // a hook ended it
   }
   if (owner !== undefined && owner._endedBy !== undefined) {
@@ -525,7 +526,7 @@ export function newScope(parent: BaseContext, kind: ContextKind, ownDeadline: nu
   }
   if (useOwn) {
     if ((ownDeadline as number) <= getClock().now()) {
-      end(node, KIND_DEADLINE, deadlineCause, deadlineCause !== undefined);
+      end(node, END_DEADLINE, deadlineCause, deadlineCause !== undefined);
       return scope;
     }
     addEntry(node._x!);
@@ -646,7 +647,7 @@ export function fromSignal(parent: Context, signal: AbortSignal): CancelScope {
   if (node._endedBy !== undefined) return scope;
   const abortFrom = (): void => {
     const reason: unknown = signal.reason;
-    end(node, isDeadlineExceeded(reason) ? KIND_DEADLINE : KIND_CANCELED, reason, true);
+    end(node, isDeadlineExceeded(reason) ? END_DEADLINE : END_CANCELED, reason, true);
   };
   if (signal.aborted) {
     abortFrom();

@@ -14,8 +14,16 @@
 import type { Context } from './context.js';
 import { getClock } from './clock.js';
 
-/** Which constructor made a context. */
-export type ContextKind = 'background' | 'todo' | 'cancel' | 'timeout' | 'deadline' | 'signal' | 'value' | 'withoutCancel';
+/**
+ * Which constructor made a context, as reported to `contextCreated`: `withCancel` → `'cancel'`,
+ * `withTimeout` → `'timeout'`, `withDeadline` → `'deadline'`, `fromSignal` → `'signal'`,
+ * `withValue` → `'value'`, `withoutCancel` → `'withoutCancel'`. (`background()` and `todo()` are
+ * process-wide roots that exist before any hook and are never reported.)
+ */
+export type ContextOrigin = 'cancel' | 'timeout' | 'deadline' | 'signal' | 'value' | 'withoutCancel';
+
+/** @deprecated Renamed {@link ContextOrigin}; this alias stays for existing code. */
+export type ContextKind = ContextOrigin;
 
 /** A unit of work reported under a context by `startOperation`. */
 export interface OperationInfo {
@@ -33,7 +41,7 @@ export interface ContextHooks {
    * A context was made. `scope` is the `CancelScope` that owns it for cancellable contexts (the
    * object whose `cancel` the caller must call), otherwise undefined.
    */
-  contextCreated?(ctx: Context, parent: Context | undefined, kind: ContextKind, scope: object | undefined): void;
+  contextCreated?(ctx: Context, parent: Context | undefined, origin: ContextOrigin, scope: object | undefined): void;
   /** A cancellable context ended (by its own cancel or deadline, or through an ancestor). */
   contextEnded?(ctx: Context): void;
   /** Work started under `op.ctx` (possibly already ended: that is a bug the explorer reports). */
@@ -75,11 +83,11 @@ function rethrowLater(e: unknown): void {
 }
 
 /** @internal */
-export function emitCreated(ctx: Context, parent: Context | undefined, kind: ContextKind, scope: object | undefined): void {
+export function emitCreated(ctx: Context, parent: Context | undefined, origin: ContextOrigin, scope: object | undefined): void {
   for (const h of subscribers) {
     if (h.contextCreated) {
       try {
-        h.contextCreated(ctx, parent, kind, scope);
+        h.contextCreated(ctx, parent, origin, scope);
       } catch (e) {
         rethrowLater(e);
       }

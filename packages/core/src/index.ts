@@ -37,6 +37,7 @@ export { type Clock, systemClock, installClock, getClock, MAX_BUDGET_MS } from '
 export {
   type ContextHooks,
   type ContextKind,
+  type ContextOrigin,
   type OperationInfo,
   type OperationHandle,
   subscribe,

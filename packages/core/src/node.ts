@@ -37,7 +37,7 @@ export function currentOrUndefined(): Context | undefined {
 
 /** The `diagnostics_channel` names the bridge publishes on. */
 export const channels = {
-  /** `{ ctx, parent, kind }` */
+  /** `{ ctx, parent, origin }` (and `kind`, the same value, for existing subscribers) */
   contextCreated: 'ctxkit:context:created',
   /** `{ ctx }` */
   contextEnded: 'ctxkit:context:ended',
@@ -59,8 +59,8 @@ export function enableDiagnosticsChannel(): () => void {
   const settled = diagnostics_channel.channel(channels.operationSettled);
   if (enabledCount++ === 0) {
     unsubscribe = subscribe({
-      contextCreated(ctx, parent, kind) {
-        if (created.hasSubscribers) created.publish({ ctx, parent, kind });
+      contextCreated(ctx, parent, origin) {
+        if (created.hasSubscribers) created.publish({ ctx, parent, origin, kind: origin });
       },
       contextEnded(ctx) {
         if (ended.hasSubscribers) ended.publish({ ctx });

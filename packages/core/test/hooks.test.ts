@@ -13,7 +13,7 @@ import {
   startOperation,
   sleep,
   type Context,
-  type ContextKind,
+  type ContextOrigin,
   type OperationInfo,
 } from '@ctxkit/core';
 import { runWith, current, currentOrUndefined, enableDiagnosticsChannel, channels } from '@ctxkit/core/node';
@@ -23,7 +23,7 @@ leakCheckAfterAll(after); // every test in this file must leave no live context,
 
 describe('lifecycle hooks', () => {
   test('created and ended events carry parent, kind and scope; descendants report their end', () => {
-    const created: Array<[Context, Context | undefined, ContextKind, object | undefined]> = [];
+    const created: Array<[Context, Context | undefined, ContextOrigin, object | undefined]> = [];
     const ended: Context[] = [];
     const off = subscribe({
       contextCreated: (ctx, parent, kind, scope) => created.push([ctx, parent, kind, scope]),
@@ -121,7 +121,7 @@ describe('@ctxkit/core/node', () => {
 
   test('diagnostics_channel bridge publishes lifecycle events while enabled', () => {
     const seen: string[] = [];
-    const onCreated = (m: unknown) => seen.push(`created:${(m as { kind: string }).kind}`);
+    const onCreated = (m: unknown) => seen.push(`created:${(m as { origin: string }).origin}`);
     const onEnded = () => seen.push('ended');
     diagnostics_channel.subscribe(channels.contextCreated, onCreated);
     diagnostics_channel.subscribe(channels.contextEnded, onEnded);
