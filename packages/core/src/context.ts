@@ -15,6 +15,7 @@
  * - Values are for request-scoped data, keyed by `createKey` keys.
  * - Never pass `undefined` as a context: use `todo()` when unsure which to use.
  */
+import { describeValue } from './describe.js';
 import { CanceledError, DeadlineExceededError, isDeadlineExceeded, type ContextError } from './errors.js';
 import { Key } from './key.js';
 import { getClock } from './clock.js';
@@ -470,18 +471,12 @@ function end(src: CancelNode, reason: number, cause: unknown, hasCause: boolean)
  */
 export function assertContext(value: unknown, what: string): asserts value is Context {
   if (!(value instanceof BaseContext)) {
-    throw new TypeError(`${what} must be a Context from @ctxkit/core (use background() at the top), got ${describe(value)}`);
+    throw new TypeError(`${what} must be a Context from @ctxkit/core (use background() at the top), got ${describeValue(value)}`);
   }
 }
 
 function checkParent(parent: unknown, fn: string): asserts parent is BaseContext {
   assertContext(parent, `${fn}: parent`);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
 }
 
 /** `Symbol.dispose`, or the well-known fallback polyfills use on runtimes that lack it. */
@@ -599,7 +594,7 @@ export function withCancel(parent: Context): CancelScope {
 export function withTimeout(parent: Context, ms: number, cause?: unknown): CancelScope {
   checkParent(parent, 'withTimeout');
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
-    throw new TypeError(`withTimeout: ms must be a number of milliseconds, got ${typeof ms === 'number' ? 'NaN' : describe(ms)}`);
+    throw new TypeError(`withTimeout: ms must be a number of milliseconds, got ${describeValue(ms)}`);
   }
   const deadline = ms === Infinity ? undefined : getClock().now() + ms;
   return newScope(parent, 'timeout', deadline, cause);
@@ -619,9 +614,7 @@ export function withDeadline(parent: Context, deadline: number | Date, cause?: u
   } else if (typeof deadline === 'number' && !Number.isNaN(deadline)) {
     at = deadline;
   } else {
-    throw new TypeError(
-      `withDeadline: deadline must be epoch milliseconds or a Date, got ${typeof deadline === 'number' ? 'NaN' : describe(deadline)}`,
-    );
+    throw new TypeError(`withDeadline: deadline must be epoch milliseconds or a Date, got ${describeValue(deadline)}`);
   }
   return newScope(parent, 'deadline', at === Infinity ? undefined : at, cause);
 }
@@ -640,7 +633,7 @@ export function fromSignal(parent: Context, signal: AbortSignal): CancelScope {
     typeof signal.addEventListener !== 'function' ||
     typeof signal.aborted !== 'boolean'
   ) {
-    throw new TypeError(`fromSignal: signal must be an AbortSignal, got ${describe(signal)}`);
+    throw new TypeError(`fromSignal: signal must be an AbortSignal, got ${describeValue(signal)}`);
   }
   const scope = newScope(parent, 'signal', undefined, undefined);
   const node = scope.ctx as CancelNode;
@@ -711,7 +704,7 @@ export function remaining(ctx: Context): number {
  */
 export function afterFunc(ctx: Context, fn: () => void): () => boolean {
   checkParent(ctx, 'afterFunc');
-  if (typeof fn !== 'function') throw new TypeError(`afterFunc: fn must be a function, got ${describe(fn)}`);
+  if (typeof fn !== 'function') throw new TypeError(`afterFunc: fn must be a function, got ${describeValue(fn)}`);
   const ob = new Observer(fn, false);
   attach(ctx, ob);
   return () => ob._stop();

@@ -1,3 +1,4 @@
+import { describeValue } from './describe.js';
 import { withCancel, type CancelScope, type Context } from './context.js';
 import { checkContext } from './internal.js';
 import { assertKnownOptions } from './options.js';
@@ -36,8 +37,7 @@ export class Group {
 
   constructor(parent: Context, opts: GroupOptions = {}) {
     checkContext(parent, 'Group');
-    if (opts === null || typeof opts !== 'object')
-      throw new TypeError(`Group: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`Group: options must be an object, got ${describeValue(opts)}`);
     assertKnownOptions(opts, ['limit'], 'Group');
     const limit = opts.limit ?? Infinity;
     if (typeof limit !== 'number' || !(limit >= 1) || (limit !== Infinity && !Number.isInteger(limit))) {

@@ -30,6 +30,7 @@ export {
 } from './errors.js';
 export { operation, type OperationSettle, type OperationTeardown, type OperationExecutor } from './operation.js';
 export { assertKnownOptions } from './options.js';
+export { asError, describeValue } from './describe.js';
 export { sleep } from './sleep.js';
 export { race } from './race.js';
 export { Group, type GroupOptions } from './group.js';

@@ -5,6 +5,7 @@
  * than the key when other modules should only read. Values are for request-scoped data that
  * crosses API boundaries (a request id, the caller's identity), never for optional parameters.
  */
+import { describeValue } from './describe.js';
 
 /** A key for `withValue`/`ctx.value`. Only `createKey` makes one; two keys never collide. */
 export class Key<T> {
@@ -31,6 +32,6 @@ export class Key<T> {
  * holds a value for it. Throws `TypeError` when `name` is not a string.
  */
 export function createKey<T>(name: string, defaultValue?: T): Key<T> {
-  if (typeof name !== 'string') throw new TypeError(`createKey: name must be a string, got ${typeof name}`);
+  if (typeof name !== 'string') throw new TypeError(`createKey: name must be a string, got ${describeValue(name)}`);
   return Key.make<T>(name, defaultValue);
 }

@@ -19,6 +19,7 @@
  * - Release: `release()` runs exactly once, on every path, right before the promise settles, and
  *   core's own listener on `ctx` is gone by then. A long-lived context accumulates nothing.
  */
+import { describeValue } from './describe.js';
 import type { Context } from './context.js';
 import type { ContextError } from './errors.js';
 import { type OperationHandle, startOperation } from './hooks.js';
@@ -167,8 +168,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  */
 export function operation<T>(ctx: Context, label: string, executor: OperationExecutor<T>): Promise<T> {
   checkContext(ctx, typeof label === 'string' ? label : 'operation');
-  if (typeof label !== 'string') throw new TypeError(`operation: label must be a string, got ${typeof label}`);
-  if (typeof executor !== 'function') throw new TypeError(`${label}: executor must be a function, got ${typeof executor}`);
+  if (typeof label !== 'string') throw new TypeError(`operation: label must be a string, got ${describeValue(label)}`);
+  if (typeof executor !== 'function') throw new TypeError(`${label}: executor must be a function, got ${describeValue(executor)}`);
   const op = startOperation(ctx, label);
   const err = ctx.err;
   if (err !== undefined) {

@@ -1,3 +1,4 @@
+import { describeValue } from './describe.js';
 import { getClock, MAX_TIMER_DELAY } from './clock.js';
 import type { Context } from './context.js';
 import { checkContext } from './internal.js';
@@ -12,7 +13,7 @@ import { operation } from './operation.js';
 export function sleep(ctx: Context, ms: number): Promise<void> {
   checkContext(ctx, 'sleep');
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
-    return Promise.reject(new TypeError(`sleep: ms must be a number of milliseconds, got ${typeof ms === 'number' ? 'NaN' : typeof ms}`));
+    return Promise.reject(new TypeError(`sleep: ms must be a number of milliseconds, got ${describeValue(ms)}`));
   }
   return operation<void>(ctx, 'sleep', (settle) => {
     if (ms === Infinity) return undefined;

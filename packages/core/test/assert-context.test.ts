@@ -8,8 +8,8 @@ test('assertContext: one message for a missing or foreign context, naming the ar
   for (const [value, got] of [
     [undefined, 'undefined'],
     [null, 'null'],
-    [{}, 'Object'],
-    [new AbortController().signal, 'AbortSignal'],
+    [{}, 'an Object'],
+    [new AbortController().signal, 'an AbortSignal'],
   ] as const) {
     assert.throws(
       () => assertContext(value, 'doThing: ctx'),
@@ -23,7 +23,7 @@ test('assertContext: one message for a missing or foreign context, naming the ar
 test('core functions give that same message', () => {
   assert.throws(
     () => withCancel({} as never),
-    /^TypeError: withCancel: parent must be a Context from @ctxkit\/core \(use background\(\) at the top\), got Object$/,
+    /^TypeError: withCancel: parent must be a Context from @ctxkit\/core \(use background\(\) at the top\), got an Object$/,
   );
   assert.throws(
     () => sleep(null as never, 1),

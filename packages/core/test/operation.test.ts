@@ -211,7 +211,7 @@ describe('operation', () => {
   test('bad arguments are TypeErrors thrown synchronously, naming what was wrong', () => {
     assert.throws(() => operation(undefined as never, 'x.op', () => {}), /x\.op: ctx must be a Context/);
     assert.throws(() => operation(background(), 3 as never, () => {}), /operation: label must be a string, got number/);
-    assert.throws(() => operation(background(), 'x.op', null as never), /x\.op: executor must be a function, got object/);
+    assert.throws(() => operation(background(), 'x.op', null as never), /x\.op: executor must be a function, got null/);
   });
 
   test('many operations settled on a long-lived context leave nothing linked to it', async () => {
