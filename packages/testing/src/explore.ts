@@ -212,7 +212,7 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
     root = withCancel(background());
     const rootScope = root;
     const rootCtx = root.ctx;
-    const t = (tracker = new Tracker({ under: rootCtx, graceMs: o.graceMs, lostCancel: false }));
+    const t = (tracker = new Tracker({ under: rootCtx, graceMs: o.graceMs, lostCancel: false, endedWithParent: false }));
     let segmentOpen = false;
     const onPoint = (): void => {
       if (segmentOpen) return;
