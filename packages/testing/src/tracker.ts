@@ -18,8 +18,16 @@
  * - Work that settles `graceMs` or more after its context ended is recorded when it settles, so
  *   a check that runs later reports it.
  */
-import { isContext, startOperation, subscribe, type Context, type ContextKind, type OperationInfo } from '@ctxkit/core';
-import { assertKnownOptions } from '@ctxkit/core';
+import {
+  assertContext,
+  assertKnownOptions,
+  isContext,
+  operation,
+  subscribe,
+  type Context,
+  type ContextKind,
+  type OperationInfo,
+} from '@ctxkit/core';
 import { callerSite, captureStack, formatStack, indent, type Stack } from './stacks.js';
 import { nextTurn, realDelay, realNow, turns } from './runtime.js';
 
@@ -527,25 +535,23 @@ function registerAt(site: ReturnType<typeof callerSite>, after: (fn: () => Promi
 }
 
 /**
- * Reports `promise` as work labelled `label` running under `ctx` (through core's
- * `startOperation`), so leak checks see it as zombie work if it is still pending after `ctx`
- * ended, and the explorer flags it if it starts on a cancelled context. Returns a promise that
- * settles like `promise` once the report has ended (a rejection you leave unhandled still surfaces
- * as an unhandled rejection). Costs nothing when no tool listens. Throws `TypeError` for a
- * non-Context `ctx` or a non-string `label`.
+ * Reports `promise` as work labelled `label` running under `ctx`, as an operation of core's
+ * `operation()` (the one primitive every ctxkit call is written on), so leak checks see it as
+ * zombie work if it is still pending after `ctx` ended, and the explorer counts it as a point.
+ * Returns a promise that settles like `promise` (a rejection you leave unhandled still surfaces as
+ * an unhandled rejection), with `operation()`'s rules:
+ * - when `ctx` has already ended it fails fast: it rejects with `ctx.err` at once and does not
+ *   wait for `promise` (the work you started anyway is yours to stop);
+ * - when `ctx` ends first it cannot stop the work, so it waits for it: a value the work still
+ *   delivers is returned, an error it delivers becomes `ctx.err`.
+ * Throws `TypeError` for a non-Context `ctx` or a non-string `label`.
  */
 export function track<T>(ctx: Context, promise: PromiseLike<T> | T, label: string): Promise<T> {
-  if (!isContext(ctx)) throw new TypeError('track: ctx must be a Context from @ctxkit/core');
+  assertContext(ctx, 'track: ctx');
   if (typeof label !== 'string') throw new TypeError(`track: label must be a string, got ${typeof label}`);
-  const op = startOperation(ctx, label);
-  return Promise.resolve(promise).then(
-    (v) => {
-      op.end();
-      return v;
-    },
-    (e: unknown) => {
-      op.end(e);
-      throw e;
-    },
-  );
+  return operation<T>(ctx, label, (settle) => {
+    const work = Promise.resolve(promise);
+    settle.resolve(work);
+    return () => work; // on cancel: wait for the work, so it is seen running on past its context
+  });
 }

@@ -150,3 +150,38 @@ test('operations reported by integrations through startOperation are tracked lik
     tracker.stop();
   }
 });
+
+test('track is an operation: it fails fast on an ended ctx, and waits for the work when ctx ends first', async () => {
+  const ended = withCancel(background());
+  ended.cancel();
+  const never = deferred<number>();
+  await assert.rejects(track(ended.ctx, never.promise, 'late'), (e: unknown) => e === ended.ctx.err);
+
+  const tracker = trackContexts({ graceMs: 0 });
+  try {
+    const scope = withCancel(background());
+    const work = deferred<number>();
+    let settled = false;
+    const tracked = track(scope.ctx, work.promise, 'runs on').finally(() => {
+      settled = true;
+    });
+    scope.cancel();
+    await Promise.resolve();
+    assert.equal(settled, false, 'track cannot stop the work: it waits for it');
+    assert.deepEqual(
+      tracker.report().zombieWork.map((z) => z.label),
+      ['runs on'],
+    );
+    work.resolve(7);
+    assert.equal(await tracked, 7, 'a value the work still delivers is returned');
+
+    const failing = withCancel(background());
+    const w2 = deferred<number>();
+    const t2 = track(failing.ctx, w2.promise, 'fails on');
+    failing.cancel();
+    w2.reject(new Error('connection reset'));
+    await assert.rejects(t2, (e: unknown) => e === failing.ctx.err, 'an error it delivers becomes ctx.err');
+  } finally {
+    tracker.stop();
+  }
+});
