@@ -17,12 +17,22 @@
  *   hooks as not re-entrant, and cancelling inside `startOperation` would only exercise the
  *   fast-fail path.)
  * - Every run is checked: `fn` settles within `timeoutMs` (real time, whatever clock is
- *   installed); it resolves or rejects with a context error; no operation starts on a context
- *   the cancellation ended; no unhandled rejection; when `fn` has settled no context it made is
+ *   installed); it resolves or rejects with a context error; no operation runs on a context
+ *   the cancellation ended (one that fails fast with `ctx.err`, as core's `operation()` does
+ *   before running anything, did no work and is fine); no unhandled rejection; when `fn` has settled no context it made is
  *   still live; once the root is cancelled (after every run) no work is still running after the
  *   grace period; `invariant()` holds.
  */
-import { background, getClock, isContextError, subscribe, systemClock, withCancel, type CancelScope } from '@ctxkit/core';
+import {
+  background,
+  getClock,
+  isContextError,
+  subscribe,
+  systemClock,
+  withCancel,
+  type CancelScope,
+  type OperationInfo,
+} from '@ctxkit/core';
 import { assertKnownOptions } from '@ctxkit/core';
 import { Tracker, describeLeak, type Leak } from './tracker.js';
 import { captureStack, formatStack, indent, userFrames, type Stack } from './stacks.js';
@@ -212,7 +222,9 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
     root = withCancel(background());
     const rootScope = root;
     const rootCtx = root.ctx;
-    const t = (tracker = new Tracker({ under: rootCtx, graceMs: o.graceMs, lostCancel: false }));
+    const t = (tracker = new Tracker({ under: rootCtx, graceMs: o.graceMs, lostCancel: false, endedWithParent: false }));
+    /** Operations started on the cancelled context, not yet known to have failed fast. */
+    const suspects = new Map<OperationInfo, Stack>();
     let segmentOpen = false;
     const onPoint = (): void => {
       if (segmentOpen) return;
@@ -234,12 +246,23 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
         if (!t.contains(op.ctx)) return;
         const err = rootCtx.err;
         if (err !== undefined && op.ctx.err === err) {
-          fail(
-            `'${op.label}' started on the context after it was cancelled (the cancellation was swallowed and fn carried on)`,
-            formatStack(captureStack()),
-          );
+          // Suspect until the next microtask: a call that fails fast with ctx.err (core's
+          // operation() does, before running anything) settles synchronously, inside this start.
+          suspects.set(op, captureStack());
+          queueMicrotask(() => {
+            const origin = suspects.get(op);
+            if (origin === undefined) return;
+            suspects.delete(op);
+            fail(
+              `'${op.label}' started on the context after it was cancelled (the cancellation was swallowed and fn carried on)`,
+              formatStack(origin),
+            );
+          });
         }
         onPoint();
+      },
+      operationSettled(op, failed, error) {
+        if (failed && error === op.ctx.err) suspects.delete(op); // failed fast: it did nothing
       },
     });
 

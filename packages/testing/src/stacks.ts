@@ -139,6 +139,15 @@ export function captureStack(): Stack {
   return out;
 }
 
+/**
+ * The frame that called `above`, with its generated (not source-mapped) position, as a test
+ * runner records the caller of its hooks; undefined when the engine gives no structured stack.
+ */
+export function callerSite(above: unknown): { file: string; line: number; col: number } | undefined {
+  const f = rawFrames(above)?.[0];
+  return f !== undefined && f.line > 0 ? { file: f.file, line: f.line, col: f.col } : undefined;
+}
+
 // ---- string stacks (errors thrown by user code, and engines without captureStackTrace) ----
 
 function frameLines(raw: string | undefined): string[] {

@@ -11,11 +11,24 @@
  *   nothing is captured when no tracker runs.
  * - Lost cancels are found by the garbage collector: `checkSettled()` forces a collection when the
  *   process runs with `--expose-gc` (global `gc`), else they appear only if the engine happened to
- *   collect the scope.
+ *   collect the scope (and are reported as live, or never cancelled, meanwhile).
+ * - A context ended only by its parent, its own scope's `cancel()` never called, is a leak too
+ *   (`endedWithParent`): to tell a late `cancel()` from none, each tracked scope's `cancel` and
+ *   dispose become own non-enumerable methods that note the call, then run the original.
+ * - Work that settles `graceMs` or more after its context ended is recorded when it settles, so
+ *   a check that runs later reports it.
  */
-import { isContext, startOperation, subscribe, type Context, type ContextKind, type OperationInfo } from '@ctxkit/core';
-import { assertKnownOptions } from '@ctxkit/core';
-import { captureStack, formatStack, indent, type Stack } from './stacks.js';
+import {
+  assertContext,
+  assertKnownOptions,
+  isContext,
+  operation,
+  subscribe,
+  type Context,
+  type ContextKind,
+  type OperationInfo,
+} from '@ctxkit/core';
+import { callerSite, captureStack, formatStack, indent, type Stack } from './stacks.js';
 import { nextTurn, realDelay, realNow, turns } from './runtime.js';
 
 /** One leak found by the tracker. */
@@ -30,17 +43,36 @@ export interface Leak {
   readonly contextKind?: ContextKind;
   /** For zombie work: the operation's label, e.g. `'sleep'` or `'pg.query'`. */
   readonly label?: string;
-  /** For zombie work: real milliseconds since its context ended. */
+  /**
+   * For zombie work: real milliseconds it ran after its context ended — until now while it still
+   * runs, until it settled when `settled` is true.
+   */
   readonly pendingMs?: number;
+  /** For zombie work: true when the work did settle, but only `pendingMs` after its context ended. */
+  readonly settled?: boolean;
+  /**
+   * For contexts: true when the context ended only because its parent ended, its own scope's
+   * `cancel()` never called — it stayed linked to its parent (and kept its timer) all that time.
+   */
+  readonly endedWithParent?: boolean;
 }
 
 /** Everything a tracker found, by rule. */
 export interface LeakReport {
-  /** Cancellable contexts created since tracking began that have not ended (lost cancels excluded). */
+  /**
+   * Cancellable contexts created since tracking began whose scope's `cancel()` was never called:
+   * still live, or ended only because their parent did (`endedWithParent`). Lost cancels excluded.
+   */
   readonly live: Leak[];
-  /** Scopes garbage-collected without `cancel()` while their context and its parent were live. */
+  /**
+   * Scopes garbage-collected without `cancel()` while their context was live (or ended only
+   * through its parent: `endedWithParent`).
+   */
   readonly lostCancel: Leak[];
-  /** Operations still pending at least `graceMs` after their context ended. */
+  /**
+   * Operations still pending at least `graceMs` after their context ended, and operations that
+   * settled later than that (`settled: true`).
+   */
   readonly zombieWork: Leak[];
 }
 
@@ -60,6 +92,13 @@ export interface TrackOptions {
   under?: Context;
   /** Watch scopes for lost cancels with a FinalizationRegistry (default true). */
   lostCancel?: boolean;
+  /**
+   * Report contexts that ended only because their parent ended, their own scope's `cancel()`
+   * never called (default true): such a child stayed linked to its parent — a server's context,
+   * say — as long as the parent lived, even if the parent ended before the check. Turn it off
+   * only for tests of cascading itself, which end parents on purpose without cancelling children.
+   */
+  endedWithParent?: boolean;
 }
 
 /** What `trackContexts` returns. */
@@ -99,6 +138,10 @@ const CTOR: Record<string, string> = {
   signal: 'fromSignal',
 };
 
+function ctor(l: Leak): string {
+  return CTOR[l.contextKind ?? ''] ?? String(l.contextKind);
+}
+
 function where(label: string, stack: string): string {
   return stack.length > 0 ? `\n   ${label} at:\n${indent(stack, 6)}` : ` (${label} at: no stack captured)`;
 }
@@ -107,11 +150,17 @@ function where(label: string, stack: string): string {
 export function describeLeak(l: Leak): string {
   switch (l.kind) {
     case 'live':
-      return `live context: made by ${CTOR[l.contextKind ?? ''] ?? l.contextKind} and never ended (its scope's cancel() was not called)${where('created', l.stack)}`;
+      return l.endedWithParent === true
+        ? `never cancelled: made by ${ctor(l)}, its scope's cancel() was never called; it stayed live until its parent ended${where('created', l.stack)}`
+        : `live context: made by ${ctor(l)} and never ended (its scope's cancel() was not called)${where('created', l.stack)}`;
     case 'lostCancel':
-      return `lost cancel: the scope from ${CTOR[l.contextKind ?? ''] ?? l.contextKind} was garbage-collected without cancel() while its parent was live${where('created', l.stack)}`;
+      return l.endedWithParent === true
+        ? `lost cancel: the scope from ${ctor(l)} was garbage-collected without cancel(); its context stayed live until its parent ended${where('created', l.stack)}`
+        : `lost cancel: the scope from ${ctor(l)} was garbage-collected without cancel() while its parent was live${where('created', l.stack)}`;
     case 'zombieWork':
-      return `zombie work: '${l.label}' still running ${Math.round(l.pendingMs ?? 0)} ms after its context ended${where('started', l.stack)}`;
+      return l.settled === true
+        ? `zombie work: '${l.label}' ran ${Math.round(l.pendingMs ?? 0)} ms after its context ended before it settled${where('started', l.stack)}`
+        : `zombie work: '${l.label}' still running ${Math.round(l.pendingMs ?? 0)} ms after its context ended${where('started', l.stack)}`;
   }
 }
 
@@ -126,6 +175,8 @@ interface CtxRecord {
   readonly parent: Context | undefined;
   readonly kind: ContextKind;
   readonly stack: Stack;
+  /** The scope's `cancel()` (or its dispose, `using`) was called. */
+  cancelCalled: boolean;
 }
 
 interface OpRecord {
@@ -137,12 +188,47 @@ interface OpRecord {
 
 function checkOptions(o: TrackOptions): void {
   if (o === null || typeof o !== 'object') throw new TypeError('trackContexts: options must be an object');
-  assertKnownOptions(o, ['graceMs', 'stacks', 'under', 'lostCancel'], 'trackContexts');
+  assertKnownOptions(o, ['graceMs', 'stacks', 'under', 'lostCancel', 'endedWithParent'], 'trackContexts');
   if (o.graceMs !== undefined && (typeof o.graceMs !== 'number' || !(o.graceMs >= 0) || o.graceMs === Infinity)) {
     throw new TypeError(`trackContexts: graceMs must be a finite number >= 0, got ${String(o.graceMs)}`);
   }
   if (o.under !== undefined && !isContext(o.under)) {
     throw new TypeError('trackContexts: under must be a Context from @ctxkit/core');
+  }
+}
+
+/** True when `rec`'s context ended through its parent (the same error object), not by itself. */
+function endedWithParent(rec: CtxRecord): boolean {
+  const p = rec.parent;
+  const err = p?.err;
+  return err !== undefined && err === rec.ctx.err;
+}
+
+const DISPOSE_KEYS: readonly symbol[] = [...(typeof Symbol.dispose === 'symbol' ? [Symbol.dispose] : []), Symbol.for('Symbol.dispose')];
+
+/**
+ * Lets the tracker see a scope's `cancel()` (and `[Symbol.dispose]`, for `using`) even once its
+ * context has ended, which core's hooks cannot report: each becomes an own, non-enumerable method
+ * that calls `before()` and then the original with the same `this` and arguments.
+ */
+function observeCancel(scope: object, before: () => void): void {
+  const o = scope as Record<PropertyKey, unknown>;
+  for (const key of ['cancel', ...DISPOSE_KEYS]) {
+    const orig = o[key];
+    if (typeof orig !== 'function') continue;
+    try {
+      Object.defineProperty(scope, key, {
+        configurable: true,
+        enumerable: false,
+        writable: true,
+        value: function (this: unknown, ...args: unknown[]): unknown {
+          before();
+          return (orig as (...a: unknown[]) => unknown).apply(this, args);
+        },
+      });
+    } catch {
+      // a frozen scope: its cancel goes unseen, and a context it let end with its parent is reported
+    }
   }
 }
 
@@ -153,6 +239,7 @@ function checkOptions(o: TrackOptions): void {
 export class Tracker implements ContextTracker {
   readonly graceMs: number;
   private readonly stacks: boolean;
+  private readonly watchOrphans: boolean;
   private readonly root: Context | undefined;
   /** Contexts in the watched tree (only when `under` is given). */
   private readonly members = new WeakSet<Context>();
@@ -161,7 +248,11 @@ export class Tracker implements ContextTracker {
   /** Real time each context ended. */
   private readonly endedAt = new WeakMap<Context, number>();
   private readonly live = new Map<Context, CtxRecord>();
+  /** Contexts that ended only because their parent did, their scope's cancel() not (yet) called. */
+  private readonly orphaned = new Map<Context, CtxRecord>();
   private readonly lost: Leak[] = [];
+  /** Work that settled, but `graceMs` or more after its context ended. */
+  private readonly lateWork: Leak[] = [];
   private readonly ops = new Map<OperationInfo, OpRecord>();
   private readonly registry: FinalizationRegistry<CtxRecord> | undefined;
   private settledWaiter: (() => void) | undefined;
@@ -171,6 +262,7 @@ export class Tracker implements ContextTracker {
     checkOptions(options);
     this.graceMs = options.graceMs ?? 100;
     this.stacks = options.stacks ?? true;
+    this.watchOrphans = options.endedWithParent ?? true;
     this.root = options.under;
     if (this.root !== undefined) this.members.add(this.root);
     if ((options.lostCancel ?? true) && typeof FinalizationRegistry === 'function') {
@@ -202,9 +294,17 @@ export class Tracker implements ContextTracker {
       return;
     }
     this.cancelerOf.set(ctx, ctx);
-    const rec: CtxRecord = { ctx, parent, kind, stack: this.stacks ? captureStack() : '' };
+    const rec: CtxRecord = { ctx, parent, kind, stack: this.stacks ? captureStack() : '', cancelCalled: false };
     this.live.set(ctx, rec);
     this.registry?.register(scope, rec, rec);
+    if (this.watchOrphans) observeCancel(scope, () => this.cancelCalled(rec));
+  }
+
+  /** The scope's cancel() or dispose is about to run. */
+  private cancelCalled(rec: CtxRecord): void {
+    if (rec.cancelCalled) return;
+    rec.cancelCalled = true;
+    if (this.orphaned.delete(rec.ctx)) this.registry?.unregister(rec);
   }
 
   private ended(ctx: Context): void {
@@ -212,15 +312,26 @@ export class Tracker implements ContextTracker {
     const rec = this.live.get(ctx);
     if (rec === undefined) return;
     this.live.delete(ctx);
+    if (this.watchOrphans && !rec.cancelCalled && endedWithParent(rec)) {
+      // Ended by its parent, not by its owner: still a leak unless the owner calls cancel() later
+      // (as a `finally` does after the awaited work failed). Stays registered for lost cancels.
+      this.orphaned.set(ctx, rec);
+      return;
+    }
     this.registry?.unregister(rec);
   }
 
   private collected(rec: CtxRecord): void {
-    if (this.unsubscribe === undefined) return;
-    if (!this.live.has(rec.ctx) || rec.ctx.err !== undefined) return;
+    if (this.unsubscribe === undefined || rec.cancelCalled) return;
+    const ctx = rec.ctx;
+    if (this.orphaned.delete(ctx)) {
+      this.lost.push({ kind: 'lostCancel', ctx, stack: formatStack(rec.stack), contextKind: rec.kind, endedWithParent: true });
+      return;
+    }
+    if (!this.live.has(ctx) || ctx.err !== undefined) return;
     if (rec.parent !== undefined && rec.parent.err !== undefined) return;
-    this.live.delete(rec.ctx);
-    this.lost.push({ kind: 'lostCancel', ctx: rec.ctx, stack: formatStack(rec.stack), contextKind: rec.kind });
+    this.live.delete(ctx);
+    this.lost.push({ kind: 'lostCancel', ctx, stack: formatStack(rec.stack), contextKind: rec.kind });
   }
 
   private started(op: OperationInfo): void {
@@ -229,7 +340,22 @@ export class Tracker implements ContextTracker {
   }
 
   private settled(op: OperationInfo): void {
-    if (!this.ops.delete(op)) return;
+    const rec = this.ops.get(op);
+    if (rec === undefined) return;
+    this.ops.delete(op);
+    const now = realNow();
+    const t = this.endTime(rec, now);
+    // At least 1 ms: work that settles inside the cancel() that ended its context is not late.
+    if (t !== undefined && now - t >= Math.max(this.graceMs, 1)) {
+      this.lateWork.push({
+        kind: 'zombieWork',
+        ctx: op.ctx,
+        stack: formatStack(rec.stack),
+        label: op.label,
+        pendingMs: now - t,
+        settled: true,
+      });
+    }
     const w = this.settledWaiter;
     if (w !== undefined) {
       this.settledWaiter = undefined;
@@ -275,14 +401,25 @@ export class Tracker implements ContextTracker {
     return out;
   }
 
+  /** Contexts that ended only because their parent did, their scope's cancel() never called. */
+  orphanLeaks(): Leak[] {
+    return [...this.orphaned.values()].map((rec) => ({
+      kind: 'live',
+      ctx: rec.ctx,
+      stack: formatStack(rec.stack),
+      contextKind: rec.kind,
+      endedWithParent: true,
+    }));
+  }
+
   /** Work in the watched tree still pending (live context or not): label and where it started. */
   pendingWork(): Array<{ label: string; stack: string }> {
     return [...this.ops.values()].map((r) => ({ label: r.op.label, stack: formatStack(r.stack) }));
   }
 
-  /** Zombie work past the grace period, now. */
+  /** Zombie work: still pending past the grace period now, or settled only after it. */
   zombieLeaks(): Leak[] {
-    return this.zombies(realNow()).leaks;
+    return [...this.lateWork, ...this.zombies(realNow()).leaks];
   }
 
   /**
@@ -316,7 +453,7 @@ export class Tracker implements ContextTracker {
   }
 
   report(): LeakReport {
-    return { live: this.liveLeaks(), lostCancel: [...this.lost], zombieWork: this.zombieLeaks() };
+    return { live: [...this.liveLeaks(), ...this.orphanLeaks()], lostCancel: [...this.lost], zombieWork: this.zombieLeaks() };
   }
 
   check(): void {
@@ -350,16 +487,21 @@ export function trackContexts(options: TrackOptions = {}): ContextTracker {
 /**
  * The one-line leak check for a test file: starts a tracker now and registers `await
  * tracker.checkSettled()` (then `stop()`) with `after` — pass your framework's after-all hook:
- * node:test's `after`, Vitest's or Jest's `afterAll`. Call it at the top level of the file after
- * registering any after-all hook that cleans up long-lived contexts (node:test and Jest run
- * after-all hooks in registration order; Vitest, by default, in reverse). Returns the tracker.
+ * node:test's `after`, Vitest's or Jest's `afterAll`. Call it at the top level of the file. It
+ * finds the same leaks whichever after-all hooks run before it (a scope never cancelled is
+ * reported still live, or ended only with its parent); registered after the hooks that shut down
+ * long-lived contexts, it also sees the work they stop. The hook is registered as if from the
+ * caller's line, so a runner that names a failing after-all hook after where it was registered
+ * (node:test) names the caller's test file. Returns the tracker; throws `TypeError` when `after`
+ * is not a function or an option is bad.
  */
 export function leakCheckAfterAll(after: (fn: () => Promise<void>) => unknown, options?: TrackOptions): ContextTracker {
   if (typeof after !== 'function') {
     throw new TypeError("leakCheckAfterAll: pass your test framework's after-all hook (node:test `after`, Vitest/Jest `afterAll`)");
   }
+  const site = callerSite(leakCheckAfterAll);
   const tracker = new Tracker(options);
-  after(async () => {
+  registerAt(site, after, async () => {
     try {
       await tracker.checkSettled();
     } finally {
@@ -369,26 +511,47 @@ export function leakCheckAfterAll(after: (fn: () => Promise<void>) => unknown, o
   return tracker;
 }
 
+type Register = (after: (fn: () => Promise<void>) => unknown, hook: () => Promise<void>) => unknown;
+
 /**
- * Reports `promise` as work labelled `label` running under `ctx` (through core's
- * `startOperation`), so leak checks see it as zombie work if it is still pending after `ctx`
- * ended, and the explorer flags it if it starts on a cancelled context. Returns a promise that
- * settles like `promise` once the report has ended (a rejection you leave unhandled still surfaces
- * as an unhandled rejection). Costs nothing when no tool listens. Throws `TypeError` for a
- * non-Context `ctx` or a non-string `label`.
+ * Calls `after(hook)` from a function that the engine places at `site` — the user's call of
+ * `leakCheckAfterAll` — so that a runner which names a failing after-all hook after the file and
+ * line that registered it (node:test does) names the user's test file, not this module. Falls back
+ * to a plain call where code cannot be made from a string.
+ */
+function registerAt(site: ReturnType<typeof callerSite>, after: (fn: () => Promise<void>) => unknown, hook: () => Promise<void>): unknown {
+  let register: Register | undefined;
+  if (site !== undefined && !/[\r\n\u2028\u2029]/.test(site.file)) {
+    // new Function's body starts on line 3 of its source; the call goes on line `site.line`.
+    const lead = '\n'.repeat(Math.max(0, site.line - 4));
+    const body = `${lead}return (\n${' '.repeat(Math.max(0, site.col - 1))}after(hook));\n//# sourceURL=${site.file}`;
+    try {
+      register = new Function('after', 'hook', body) as Register;
+    } catch {
+      register = undefined; // code generation from strings is disallowed here
+    }
+  }
+  return register !== undefined ? register(after, hook) : after(hook);
+}
+
+/**
+ * Reports `promise` as work labelled `label` running under `ctx`, as an operation of core's
+ * `operation()` (the one primitive every ctxkit call is written on), so leak checks see it as
+ * zombie work if it is still pending after `ctx` ended, and the explorer counts it as a point.
+ * Returns a promise that settles like `promise` (a rejection you leave unhandled still surfaces as
+ * an unhandled rejection), with `operation()`'s rules:
+ * - when `ctx` has already ended it fails fast: it rejects with `ctx.err` at once and does not
+ *   wait for `promise` (the work you started anyway is yours to stop);
+ * - when `ctx` ends first it cannot stop the work, so it waits for it: a value the work still
+ *   delivers is returned, an error it delivers becomes `ctx.err`.
+ * Throws `TypeError` for a non-Context `ctx` or a non-string `label`.
  */
 export function track<T>(ctx: Context, promise: PromiseLike<T> | T, label: string): Promise<T> {
-  if (!isContext(ctx)) throw new TypeError('track: ctx must be a Context from @ctxkit/core');
+  assertContext(ctx, 'track: ctx');
   if (typeof label !== 'string') throw new TypeError(`track: label must be a string, got ${typeof label}`);
-  const op = startOperation(ctx, label);
-  return Promise.resolve(promise).then(
-    (v) => {
-      op.end();
-      return v;
-    },
-    (e: unknown) => {
-      op.end(e);
-      throw e;
-    },
-  );
+  return operation<T>(ctx, label, (settle) => {
+    const work = Promise.resolve(promise);
+    settle.resolve(work);
+    return () => work; // on cancel: wait for the work, so it is seen running on past its context
+  });
 }

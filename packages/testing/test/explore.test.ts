@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Group, background, race, sleep, withCancel, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import { Group, background, race, sleep, startOperation, withCancel, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
 import {
   CancellationSafetyError,
   assertCancellationSafe,
@@ -63,21 +63,27 @@ test('the cancellation lands exactly at point k: the operation of point k is in 
   assert.deepEqual(result.failures, []);
 });
 
-test('a swallowed cancellation that carries on with sleep on the ended ctx is caught, with where it started', async () => {
+/** An integration call that forgets to fail fast: it reports the work, then runs it anyway. */
+function sloppyCall(ctx: Context, ms: number): Promise<void> {
+  const op = startOperation(ctx, 'sloppy.call');
+  return new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => op.end());
+}
+
+test('a swallowed cancellation that carries on with work on the ended ctx is caught, with where it started', async () => {
   const result = await exploreCancellation(async (ctx) => {
     try {
       await sleep(ctx, 1);
     } catch {
       // BUG: swallows the cancellation
     }
-    await sleep(ctx, 1);
+    await sloppyCall(ctx, 1);
   });
   assert.equal(result.points, 2);
   assert.equal(result.failures.length, 1);
   const f = result.failures[0]!;
   assert.equal(f.point, 1);
-  assert.match(f.reason, /'sleep' started on the context after it was cancelled/);
-  assert.match(f.origin ?? '', new RegExp(THIS_FILE), 'origin: where the late sleep started');
+  assert.match(f.reason, /'sloppy.call' started on the context after it was cancelled/);
+  assert.match(f.origin ?? '', new RegExp(THIS_FILE), 'origin: where the late call started');
   assert.match(f.stack ?? '', new RegExp(THIS_FILE), 'stack: where the cancellation landed');
   await assert.rejects(
     assertCancellationSafe(async (ctx) => {
@@ -86,12 +92,12 @@ test('a swallowed cancellation that carries on with sleep on the ended ctx is ca
       } catch {
         // BUG
       }
-      await race(ctx, Promise.resolve(1));
+      await sloppyCall(ctx, 1);
     }),
     (e: unknown) => {
       assert.ok(e instanceof CancellationSafetyError);
       assert.match(e.message, /fn is not cancellation-safe: \d+ failures? in \d+ of \d+ runs/);
-      assert.match(e.message, /- point 1: 'race' started on the context after it was cancelled/);
+      assert.match(e.message, /- point 1: 'sloppy.call' started on the context after it was cancelled/);
       assert.match(e.message, /cancelled at:\n\s+at .*explore\.test\.ts/);
       assert.match(e.message, /offending code:\n\s+at .*explore\.test\.ts/);
       return true;
@@ -99,11 +105,27 @@ test('a swallowed cancellation that carries on with sleep on the ended ctx is ca
   );
 });
 
+test('a call that fails fast with ctx.err on the ended ctx did no work: not a failure', async () => {
+  // The cancellation lands during cleanup that finishes anyway (on withoutCancel); the next call
+  // fails fast with ctx.err without running anything, and fn rejects with it.
+  const result = await exploreCancellation(async (ctx) => {
+    await sleep(withoutCancel(ctx), 1);
+    await sleep(ctx, 1);
+    await race(ctx, Promise.resolve(1));
+    await track(ctx, 1, 'mine');
+  });
+  assert.equal(result.points, 4);
+  assert.deepEqual(result.failures, []);
+});
+
 test('a scope left uncancelled is caught by the run without cancellation (point 0)', async () => {
+  const forgotten: Array<{ cancel(): void }> = [];
   const result = await exploreCancellation(async (ctx) => {
     const scope = withTimeout(ctx, 5_000); // BUG: never cancelled
+    forgotten.push(scope); // (kept only so this test can clean up for the file's leak check)
     await sleep(scope.ctx, 1);
   });
+  for (const s of forgotten) s.cancel();
   assert.equal(result.failures.length, 1);
   const f = result.failures[0]!;
   assert.equal(f.point, 0);

@@ -42,13 +42,24 @@ test('lost cancel: a scope garbage-collected without cancel() while its parent i
   }
 });
 
-test('a dropped scope whose parent already ended is not a lost cancel', async () => {
+test('a dropped scope whose parent ended before the collection is still a lost cancel (endedWithParent)', async () => {
   const parent = withCancel(background());
   const tracker = trackContexts();
   try {
     loseCancel(parent.ctx);
-    parent.cancel();
-    await tracker.checkSettled();
+    parent.cancel(); // e.g. a server context shut down by an after hook that runs before the check
+    const err = await tracker.checkSettled().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof LeakError, 'checkSettled must reject');
+    assert.equal(err.report.lostCancel.length, 1);
+    assert.equal(err.report.lostCancel[0]!.endedWithParent, true);
+    assert.equal(err.report.live.length, 0, 'reported once, as lost');
+    assert.match(
+      err.message,
+      /lost cancel: the scope from withTimeout was garbage-collected without cancel\(\); its context stayed live until its parent ended/,
+    );
   } finally {
     tracker.stop();
   }
