@@ -95,7 +95,7 @@ async function makeServer(name: string): Promise<http.Server> {
     const Fastify = (await import('fastify')).default;
     const fa = await import('@ctxkit/http/fastify');
     const f = Fastify();
-    if (withCtx) await f.register(fa.contextMiddleware, opts);
+    if (withCtx) await f.register(fa.contextPlugin, opts);
     if (alsmw) {
       const store = Symbol('store');
       f.addHook('onRequest', (request, _reply, done) => {

@@ -134,16 +134,18 @@ export function inject<H extends HeaderSink>(ctx: Context, headers: H, options?:
 
 /**
  * @internal `inject` with options already resolved by `resolveInject`: writes the budget, trace
- * and baggage headers of `ctx` into `headers`; writes nothing for a context without them.
+ * and baggage headers of `ctx` into `headers`; writes nothing for a context without them. With
+ * `keepTrace` (the caller already set `traceparent` or `tracestate`: `ctxFetch`), the trace
+ * headers are left as the caller set them — the pair is the caller's, never a mix.
  */
-export function injectResolved(ctx: Context, headers: HeaderSink, o: ResolvedInject): void {
+export function injectResolved(ctx: Context, headers: HeaderSink, o: ResolvedInject, keepTrace = false): void {
   const rem = remaining(ctx);
   if (rem !== Infinity) {
     const budget = Math.max(0, rem - o.marginMs);
     writeHeader(headers, TIMEOUT_HEADER, String(Math.floor(budget)));
     if (o.grpcTimeout) writeHeader(headers, GRPC_TIMEOUT_HEADER, formatGrpcTimeout(budget));
   }
-  const trace = getTraceContext(ctx);
+  const trace = keepTrace ? undefined : getTraceContext(ctx);
   if (trace !== undefined) {
     writeHeader(headers, 'traceparent', trace.traceparent);
     if (trace.tracestate !== undefined) writeHeader(headers, 'tracestate', trace.tracestate);

@@ -119,7 +119,12 @@ function describeInput(input: unknown): string {
  * `fetch(input, init)` bound to `ctx`:
  * - fails fast with `ctx.err`, without touching the network, when `ctx` has already ended;
  * - sends `ctx`'s remaining budget minus `marginMs` (`ctxkit-timeout-ms`, optionally
- *   `grpc-timeout`), its trace context and allowlisted baggage (see `inject`);
+ *   `grpc-timeout`; always ctxkit's, replacing any the caller set), its trace context and
+ *   allowlisted baggage (see `inject`) — except that a `traceparent` or `tracestate` the caller
+ *   set (in `init.headers` or the `Request`) wins: then both trace headers are sent as the caller
+ *   set them, and neither from `ctx`. The trace context is passed through as `ctx` carries it
+ *   (received by `extract`, or set with `withTraceContext`, e.g. by an OpenTelemetry bridge that
+ *   starts a client span); ctxkit itself never makes up a span id;
  * - rejects with `ctx.err` when `ctx` ends before the response arrives, and makes every body read
  *   (`res.json()`, `res.text()`, `res.body` streaming) reject with `ctx.err` when `ctx` ends
  *   before the body has been read to the end — the request is aborted, so the server sees its
@@ -214,7 +219,9 @@ function fetchResolved(
       rejectRes(e);
       return teardown;
     }
-    injectResolved(ctx, headers, o);
+    // A trace context the caller set (in init.headers or the Request) is the caller's decision:
+    // it wins over the one ctx carries.
+    injectResolved(ctx, headers, o, headers.has('traceparent') || headers.has('tracestate'));
     const req: RequestInit = { ...init, headers, signal: scope.ctx.signal };
     delete (req as CtxFetchInit).fetch;
     delete (req as CtxFetchInit).marginMs;

@@ -17,6 +17,7 @@ export {
   type ContextHandlerOptions,
   type ContextRequestHandler,
 } from './server.js';
+export type { ContextErrorOptions } from './kit.js';
 export { ctxFetch, createFetch, type CtxFetchInit, type FetchFunction } from './fetch.js';
 export { inject, extract, DEFAULT_MARGIN_MS, type InjectOptions, type ExtractOptions } from './codec.js';
 export {

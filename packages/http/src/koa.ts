@@ -10,30 +10,83 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context as KoaContext, Middleware } from 'koa';
 import type { Context } from '@ctxkit/core';
-import { runWith } from '@ctxkit/core/node';
 import { InvalidHeaderError } from './errors.js';
-import { bindRequest, kContext, resolveRequestOptions, type RequestContextOptions } from './server.js';
+import {
+  answerContextError,
+  CLIENT_GONE_STATUS,
+  invalidHeaderProblem,
+  kContext,
+  requireContext,
+  resolveCanceledStatus,
+  runChain,
+  type ContextCarrier,
+  type ContextErrorOptions,
+} from './kit.js';
+import { bindRequest, resolveRequestOptions, writeProblem, type RequestContextOptions } from './server.js';
 
 export type { RequestContextOptions } from './server.js';
+export type { ContextErrorOptions } from './kit.js';
+
+/** Options of the Koa middleware: the request options and the error answers. */
+export interface KoaContextOptions extends RequestContextOptions, ContextErrorOptions {}
+
+const FN = 'contextMiddleware (koa)';
 
 /**
  * Koa 3 middleware (install it first): makes each request's context with the semantics of
- * `contextFromRequest`, binds it for `current()` (unless `current: false`) for every downstream middleware, and answers
- * 400 (text, naming the header) for a malformed budget header unless `invalid: 'ignore'`. Koa
- * writes the response after the middleware chain settles; the context ends once it is sent.
- * Read it with `getContext(kctx)`. Throws `TypeError` for bad options.
+ * `contextFromRequest`, binds it for `current()` (unless `current: false`) for every downstream
+ * middleware, and answers a malformed budget header with 400 (RFC 9457
+ * `application/problem+json`, naming the header) unless `invalid: 'ignore'`. Koa writes the
+ * response after the middleware chain settles; the context ends once it is sent. Read it with
+ * `getContext(kctx)`.
+ *
+ * It also answers, in Koa's own error path (`ctx.onerror`, which receives both a rejected
+ * middleware chain and a connection error), the failures the context explains:
+ * - the client left (whatever the error — `ctx.err`, a body read failing with `aborted`, the
+ *   parse error of a truncated upload): nothing is sent, nothing emitted on `app.on('error')`
+ *   (so nothing logged); `res.statusCode` is set to 499, as nginx records it;
+ * - the deadline passed: 504 with an RFC 9457 `application/problem+json` body;
+ * - the context was cancelled (e.g. `options.parent` ended at shutdown): `canceledStatus`
+ *   (default 503), same body format.
+ * Every other error goes to Koa's own `ctx.onerror` as usual. An error middleware of yours
+ * installed before this one sees every error first, and decides. Throws `TypeError` for bad
+ * options.
  */
-export function contextMiddleware(options?: RequestContextOptions): Middleware {
-  const o = resolveRequestOptions(options, 'contextMiddleware (koa)');
+export function contextMiddleware(options?: KoaContextOptions): Middleware {
+  const o = resolveRequestOptions(options, FN, ['canceledStatus']);
+  const canceledStatus = resolveCanceledStatus(options, FN);
+  // One function for every request (no closure per request), set as the request's own onerror.
+  function onerror(this: KoaContext, err: unknown): void {
+    if (err == null) return;
+    const res = this.res;
+    const a = answerContextError(err, (this.req as ContextCarrier)[kContext], res, canceledStatus);
+    const koaOnerror = (Object.getPrototypeOf(this) as { onerror(e: unknown): void }).onerror;
+    if (a === undefined) {
+      koaOnerror.call(this, err);
+      return;
+    }
+    if (a.kind === 'client-gone') {
+      if (!res.headersSent) res.statusCode = CLIENT_GONE_STATUS;
+      return;
+    }
+    if (res.headersSent || !this.writable) {
+      koaOnerror.call(this, err);
+      return;
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    writeProblem(res, a.status, a.problem);
+  }
   return (kctx, next) => {
     const r = bindRequest(kctx.req, kctx.res, o);
     if (r instanceof InvalidHeaderError) {
-      kctx.status = r.status;
-      kctx.type = 'text/plain';
-      kctx.body = `${r.message}\n`;
+      const p = invalidHeaderProblem(r);
+      kctx.status = p.status;
+      kctx.set('content-type', p.contentType);
+      kctx.body = p.body;
       return Promise.resolve();
     }
-    return o.current ? runWith(r.ctx, next) : next();
+    kctx.onerror = onerror;
+    return runChain(r.ctx, o.current, next);
   };
 }
 
@@ -43,9 +96,5 @@ export function contextMiddleware(options?: RequestContextOptions): Middleware {
  */
 export function getContext(kctx: KoaContext | IncomingMessage): Context {
   const req = (kctx as { req?: IncomingMessage } | null | undefined)?.req ?? kctx;
-  const ctx = (req as { [kContext]?: Context } | null | undefined)?.[kContext];
-  if (ctx === undefined) {
-    throw new TypeError('getContext: no context on this request — app.use(contextMiddleware()) from @ctxkit/http/koa must come first');
-  }
-  return ctx;
+  return requireContext(req, 'getContext (koa)', 'app.use(contextMiddleware()) from @ctxkit/http/koa must come first');
 }

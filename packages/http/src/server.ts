@@ -3,21 +3,24 @@
  * runs out, or once the response has been sent.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  background,
-  cause,
-  assertContext,
-  assertKnownOptions,
-  isDeadlineExceeded,
-  withCancel,
-  withTimeout,
-  type CancelScope,
-  type Context,
-} from '@ctxkit/core';
-import { runWith } from '@ctxkit/core/node';
+import { background, assertContext, assertKnownOptions, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
 import { extractResolved, hasPropagationHeaders, resolveExtract, type ExtractOptions, type ResolvedExtract } from './codec.js';
 import { inboundBudget } from './budget.js';
 import { ClientDisconnectedError, InvalidHeaderError, ResponseFinishedError } from './errors.js';
+import {
+  answerContextError,
+  CLIENT_GONE_STATUS,
+  invalidHeaderProblem,
+  kContext,
+  PROBLEM_JSON,
+  requireContext,
+  resolveCanceledStatus,
+  runChain,
+  type ContextErrorOptions,
+  type Problem,
+} from './kit.js';
+
+export { kContext } from './kit.js';
 
 /** Options of `contextFromRequest` and of every framework adapter. */
 export interface RequestContextOptions extends ExtractOptions {
@@ -37,9 +40,6 @@ export interface RequestContextOptions extends ExtractOptions {
    */
   current?: boolean;
 }
-
-/** @internal The property under which the request's context is kept on `req`. */
-export const kContext: unique symbol = Symbol.for('@ctxkit/http request context') as never;
 
 type WithContext = IncomingMessage & { [kContext]?: Context };
 
@@ -87,16 +87,29 @@ export function resolveRequestOptions(
 
 /**
  * @internal Makes the request's scope, or returns the `InvalidHeaderError` when a budget header
- * is malformed (the caller answers 400 its own way). Binds the scope to the response's lifecycle.
+ * is malformed (the caller answers it with `invalidHeaderProblem`). Binds the scope to the
+ * response's lifecycle. A request that already has a context (an outer binding made it) gets a
+ * child of that context instead (`deriveNested`).
  */
 export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
   const existing = (req as WithContext)[kContext];
-  if (existing !== undefined) {
-    // An outer binding (contextHandler, a parent app's middleware) already made this request's
-    // context: share it rather than make a second one for the same response.
-    return { ctx: existing, cancel() {}, [Symbol.dispose]() {} };
-  }
+  if (existing !== undefined) return deriveNested(req, existing, o);
   return bindFresh(req, res, req.headers, o);
+}
+
+/**
+ * The one rule for a request that already has a context (an outer `contextHandler`, a parent
+ * app's middleware, an earlier `contextFromRequest`): the new binding makes a child of it, whose
+ * deadline is the earlier of the outer one and this binding's own `timeoutMs` / `maxTimeoutMs`,
+ * and stores it as the request's context (`getContext` then returns the innermost). The inbound
+ * headers were read by the outer binding and are not read again; this binding's `parent`,
+ * `inbound`, `invalid` and `baggage` do not apply. The child ends when the outer context ends
+ * (the response closing ends that one) or earlier by its own deadline.
+ */
+function deriveNested(req: IncomingMessage, outer: Context, o: ResolvedRequestOptions): CancelScope {
+  const scope = o.localBudget === Infinity ? withCancel(outer) : withTimeout(outer, o.localBudget);
+  (req as WithContext)[kContext] = scope.ctx;
+  return scope;
 }
 
 /** `bindRequest` for a request known to have no context yet, its headers already read. */
@@ -186,14 +199,18 @@ function sent(res: ServerResponse): boolean {
   return s == null ? false : s.destroyed !== true;
 }
 
-function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
+/** @internal Writes `problem` (RFC 9457) as the whole response, unless the response has started. */
+export function writeProblem(res: ServerResponse, status: number, problem: Problem | string): void {
   if (res.headersSent || res.writableEnded) return;
-  const body = `${e.message}\n`;
-  res.writeHead(e.status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
+  const body = typeof problem === 'string' ? problem : JSON.stringify(problem);
+  res.writeHead(status, { 'content-type': PROBLEM_JSON, 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** @internal Answers a malformed budget header: 400, `application/problem+json` (see `invalidHeaderProblem`). */
+export function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
+  const p = invalidHeaderProblem(e);
+  writeProblem(res, p.status, p.body);
 }
 
 /**
@@ -208,12 +225,15 @@ function answerInvalid(res: ServerResponse, e: InvalidHeaderError): void {
  *   `ResponseFinishedError` (as Go ends a request's context when its handler returns). Work
  *   meant to outlive the response must run on `withoutCancel(ctx)` with its own timeout.
  * - when `scope.cancel()` is called or `options.parent` ends.
- * A malformed budget header is answered `400` with a message naming the header (unless
- * `invalid: 'ignore'`), and the returned context has already ended with that
- * `InvalidHeaderError` as cause: check `scope.ctx.err` before handling (or use `contextHandler`).
- * The binding removes its listeners when the response closes; on a keep-alive connection one
- * request's end never touches the next. Called again for a request that already has a context
- * (from an outer binding), it returns a new child of that context, which the caller owns.
+ * A malformed budget header is answered `400` with an RFC 9457 `application/problem+json` body
+ * naming the header (unless `invalid: 'ignore'`), and the returned context has already ended
+ * with that `InvalidHeaderError` as cause: check `scope.ctx.err` before handling (or use
+ * `contextHandler`). The binding removes its listeners when the response closes; on a
+ * keep-alive connection one request's end never touches the next.
+ * A request that already has a context (an outer binding made it) gets a child of that context,
+ * with this call's `timeoutMs`/`maxTimeoutMs` applied and the inbound headers not read again; it
+ * becomes the request's context (`getRequestContext`) — the same rule as every binding.
+ * The caller owns the returned scope (cancelling it is optional: it ends with the response).
  * Throws `TypeError` for bad options only.
  */
 export function contextFromRequest(req: IncomingMessage, res: ServerResponse, options?: RequestContextOptions): CancelScope {
@@ -227,7 +247,7 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
   }
   const o = resolveRequestOptions(options, 'contextFromRequest');
   const existing = (req as WithContext)[kContext];
-  if (existing !== undefined) return withCancel(existing); // already bound: a child the caller owns
+  if (existing !== undefined) return deriveNested(req as IncomingMessage, existing, o);
   const r = bindFresh(req, res, headers as IncomingMessage['headers'], o);
   if (!(r instanceof InvalidHeaderError)) return r;
   const scope = withCancel(o.parent);
@@ -242,42 +262,44 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
  * when there is none — the binding or middleware is not installed on this route.
  */
 export function getRequestContext(req: IncomingMessage): Context {
-  const ctx = (req as WithContext | null | undefined)?.[kContext];
-  if (ctx === undefined) {
-    throw new TypeError(
-      'getRequestContext: this request has no context — call contextFromRequest(req, res) (or install the framework middleware) first',
-    );
-  }
-  return ctx;
+  return requireContext(
+    req,
+    'getRequestContext',
+    'call contextFromRequest(req, res) or wrap the listener in contextHandler() from @ctxkit/http (or install the framework adapter) first',
+  );
 }
 
 /** A request handler that receives the request's context first. */
 export type ContextRequestHandler = (ctx: Context, req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** Options of `contextHandler`. */
-export interface ContextHandlerOptions extends RequestContextOptions {
+export interface ContextHandlerOptions extends RequestContextOptions, ContextErrorOptions {
   /**
    * Called when the handler throws or rejects, instead of the default answer. Default: when the
-   * response has not started, 504 for an ended budget, nothing when the client left (the
-   * connection is gone), 500 otherwise; when it has started, the response is destroyed.
+   * response has not started — nothing sent when the client left (the connection is gone; the
+   * status is recorded as 499 in `res.statusCode`), 504 when the budget ran out, `canceledStatus`
+   * (503) for a cancelled context, 500 otherwise, each with an RFC 9457
+   * `application/problem+json` body; when it has started, the response is destroyed.
    */
   onError?: (error: unknown, ctx: Context, req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /**
- * Wraps `handler` as a node:http request listener: makes the request's context with
- * `contextFromRequest`, answers 400 for malformed budget headers without calling `handler`, then
- * calls `handler(ctx, req, res)` with `ctx` also bound for `current()` (`@ctxkit/core/node`;
- * unless `current: false`),
- * and turns a throw or rejection into an answer (see `onError`) so it can never crash the
- * process. The handler still writes the response itself; the context ends once it is sent.
+ * Wraps `handler` as a node:http request listener: makes the request's context with the
+ * semantics of `contextFromRequest`, answers a malformed budget header with 400 (RFC 9457
+ * `application/problem+json`, naming the header) without calling `handler`, then calls
+ * `handler(ctx, req, res)` with `ctx` also bound for `current()` (`@ctxkit/core/node`; unless
+ * `current: false`), and turns a throw or rejection into an answer (see `onError`) so it can
+ * never crash the process. The handler still writes the response itself; the context ends once
+ * it is sent. Throws `TypeError` for a non-function handler or bad options.
  */
 export function contextHandler(
   handler: ContextRequestHandler,
   options?: ContextHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   if (typeof handler !== 'function') throw new TypeError('contextHandler: handler must be a function');
-  const o = resolveRequestOptions(options, 'contextHandler', ['onError']);
+  const o = resolveRequestOptions(options, 'contextHandler', ['onError', 'canceledStatus']);
+  const canceledStatus = resolveCanceledStatus(options, 'contextHandler');
   const onError = options?.onError;
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError('contextHandler: options.onError must be a function');
   return (req, res) => {
@@ -292,14 +314,14 @@ export function contextHandler(
         try {
           onError(e, ctx, req, res);
         } catch (e2) {
-          defaultOnError(e2, ctx, res);
+          defaultOnError(e2, ctx, res, canceledStatus);
         }
       } else {
-        defaultOnError(e, ctx, res);
+        defaultOnError(e, ctx, res, canceledStatus);
       }
     };
     try {
-      const out = o.current ? runWith(ctx, () => handler(ctx, req, res)) : handler(ctx, req, res);
+      const out = runChain(ctx, o.current, () => handler(ctx, req, res));
       if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
         (out as PromiseLike<unknown>).then(undefined, fail);
       }
@@ -309,14 +331,19 @@ export function contextHandler(
   };
 }
 
-function defaultOnError(e: unknown, ctx: Context, res: ServerResponse): void {
+function defaultOnError(e: unknown, ctx: Context, res: ServerResponse, canceledStatus: number): void {
+  const a = answerContextError(e, ctx, res, canceledStatus);
+  if (a?.kind === 'client-gone') {
+    if (!res.headersSent) res.statusCode = CLIENT_GONE_STATUS;
+    return;
+  }
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  if (cause(ctx) instanceof ClientDisconnectedError || res.destroyed) return;
-  const status = isDeadlineExceeded(e) || isDeadlineExceeded(ctx.err) ? 504 : 500;
-  const body = status === 504 ? 'deadline exceeded\n' : 'internal server error\n';
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  if (a !== undefined) {
+    writeProblem(res, a.status, a.problem);
+    return;
+  }
+  writeProblem(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'the request handler failed' });
 }

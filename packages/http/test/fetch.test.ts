@@ -177,6 +177,37 @@ test('outbound: remaining budget minus margin, grpc-timeout on request, trace co
   await s.close();
 });
 
+test('a traceparent the caller sets wins; without one, the trace context ctx carries is passed through unchanged', async () => {
+  const seen: Array<Record<string, string | string[] | undefined>> = [];
+  const s = await serve(
+    http.createServer((req, res) => {
+      seen.push(req.headers);
+      res.end();
+    }),
+  );
+  const inbound = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const mine = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const ctx = withTraceContext(background(), { traceparent: inbound, tracestate: 'congo=t61rcWkgMzE' });
+  // No caller header: the received pair, as received (same parent id: no span id is made up).
+  await (await ctxFetch(ctx, s.url)).text();
+  // The caller's traceparent wins, and ctx's tracestate (which belongs to ctx's parent) is not sent.
+  await (await ctxFetch(ctx, s.url, { headers: { traceparent: mine } })).text();
+  // The same from a Request's headers.
+  await (await ctxFetch(ctx, new Request(s.url, { headers: { traceparent: mine, tracestate: 'mine=1' } }))).text();
+  // A caller's tracestate alone: the caller owns the trace headers, none is added from ctx.
+  await (await ctxFetch(ctx, s.url, { headers: { tracestate: 'mine=1' } })).text();
+  assert.deepEqual(
+    seen.map((h) => [h.traceparent, h.tracestate]),
+    [
+      [inbound, 'congo=t61rcWkgMzE'],
+      [mine, undefined],
+      [mine, 'mine=1'],
+      [undefined, 'mine=1'],
+    ],
+  );
+  await s.close();
+});
+
 test('inbound trace context and allowlisted baggage become context values on the server', async () => {
   const seen = deferred<{ trace: unknown; baggage: Map<string, string> }>();
   const s = await serve(

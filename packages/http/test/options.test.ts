@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { contextHandler } from '@ctxkit/http';
 import { contextMiddleware as expressMiddleware } from '@ctxkit/http/express';
-import { contextMiddleware as fastifyPlugin } from '@ctxkit/http/fastify';
+import { contextPlugin as fastifyPlugin } from '@ctxkit/http/fastify';
 import { contextMiddleware as koaMiddleware } from '@ctxkit/http/koa';
 import { contextMiddleware as honoMiddleware } from '@ctxkit/http/hono';
 
@@ -11,7 +11,7 @@ test('a misspelt option of any binding is a TypeError naming it, not silently ig
   const bindings: Array<[string, () => unknown]> = [
     ['contextHandler', () => contextHandler(() => {}, typo)],
     ['contextMiddleware (express)', () => expressMiddleware(typo)],
-    ['contextMiddleware (fastify)', () => fastifyPlugin(typo)],
+    ['contextPlugin (fastify)', () => fastifyPlugin(typo)],
     ['contextMiddleware (koa)', () => koaMiddleware(typo)],
     ['contextMiddleware (hono)', () => honoMiddleware(typo)],
   ];
