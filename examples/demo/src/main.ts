@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { runScenario, type ScenarioOptions } from './scenario.js';
 import { formatReport } from './report.js';
+import { progressPrinter } from './progress.js';
 
 const USAGE = `usage: npm start -- [--requests N] [--concurrency N] [--seed N] [--db auto|embedded|none|postgres://…]
   (from the repository root or from examples/demo; options go after \`--\`)
@@ -76,19 +77,22 @@ function parse(): ScenarioOptions {
 }
 
 const opts = parse();
-console.error('running the naive twin, then the ctxkit twin (about 15 s)…');
+const progress = progressPrinter(process.stderr);
 try {
   const report = await runScenario({
     ...opts,
     log: (line) => {
       if (/embedded PostgreSQL/.test(line)) console.error(line);
     },
+    progress,
   });
+  progress.end();
   if ('missing' in report.database && opts.database !== false) {
     console.error(`demo: NO POSTGRESQL — ran without a database: ${report.database.missing}`);
   }
   process.stdout.write(formatReport(report));
 } catch (e) {
+  progress.end();
   console.error('demo failed:', e);
   process.exitCode = 1;
 }

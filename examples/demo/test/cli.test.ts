@@ -39,6 +39,9 @@ test('`npm start -- --requests 6 --concurrency 3` from the repository root runs 
   assert.match(r.stdout, /naive\s+ctxkit/);
   assert.match(r.stdout, /requests sent\s+6\s+6\n/);
   assert.match(r.stdout, /Verdict:/);
+  for (const line of r.stdout.split('\n')) assert.ok(Array.from(line).length <= 80, JSON.stringify(line));
+  // No terminal here: a short line per phase on stderr, no live count.
+  assert.match(r.stderr, /demo: naive twin, 6 requests…\n[\s\S]*demo: ctxkit twin done in \d+\.\d s\n/);
 });
 
 test('from examples/demo the same command checks the options: a bad value exits 2 with the usage', async () => {
