@@ -7,8 +7,12 @@ import pg from 'pg';
 import { startTestDatabase, type TestDatabase } from '@ctxkit/pg/testing';
 import type { Meter } from './meter.js';
 
-/** Every demo statement starts with this comment, carrying the twin and the request id. */
-export const TAG = 'ctxkit-demo';
+/**
+ * Every demo statement starts with this comment, carrying the twin and the request id. The
+ * process id keeps two demos on one database (two test files, a test and `npm start`) from
+ * counting each other's statements.
+ */
+export const TAG = `ctxkit-demo pid=${process.pid}`;
 
 /** The statement text the back service runs for request `id` (a real, sleeping SELECT). */
 export function statement(twin: string, id: string): string {

@@ -19,6 +19,8 @@ export interface LoadOptions {
   readonly meter: Meter;
   /** Called synchronously just before request `index` is sent. */
   readonly beforeSend?: (index: number) => void;
+  /** Called each time a client is done with a request (answered, abandoned or failed): how many are done so far. */
+  readonly afterDone?: (done: number) => void;
 }
 
 /** What the clients saw. */
@@ -69,6 +71,7 @@ function one(opts: LoadOptions, id: number, latencies: number[]): Promise<Outcom
 /** Sends `requests` requests through `concurrency` clients; resolves when every client is done. */
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let next = 0;
+  let done = 0;
   const counts = { completed: 0, abandoned: 0, failed: 0 };
   const latencies: number[] = [];
   const worker = async (): Promise<void> => {
@@ -76,6 +79,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const id = next++;
       opts.beforeSend?.(id);
       counts[await one(opts, id, latencies)]++;
+      opts.afterDone?.(++done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.requests) }, worker));

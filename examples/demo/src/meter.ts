@@ -5,7 +5,7 @@
  * identically: the harness wraps their handlers; the handlers only time their own steps.
  */
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 /** Where a piece of work ran. */
@@ -48,6 +48,8 @@ interface TimerResource {
 export class Meter {
   /** performance.now() at which the client of each abandoned request destroyed its socket. */
   readonly abandonedAt = new Map<string, number>();
+  /** performance.now() at which the back service saw its caller hang up before the answer was sent, per request id. */
+  readonly backHungUpAt = new Map<string, number>();
   readonly segments: Segment[] = [];
   private handlers = 0;
   private readonly liveHandlers = new Map<string, number>();
@@ -111,6 +113,19 @@ export class Meter {
   instrument(where: Where, handler: Handler): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
       this.handle(where, requestId(req), async () => handler(req, res)).catch(() => {});
+    };
+  }
+
+  /**
+   * The back service's listener, recording in `backHungUpAt` when its caller (the front) hangs
+   * up before the answer is complete. The harness's own view: neither twin's code is changed.
+   */
+  watchBack(listener: RequestListener): RequestListener {
+    return (req, res) => {
+      res.on('close', () => {
+        if (!res.writableFinished && !this.backHungUpAt.has(requestId(req))) this.backHungUpAt.set(requestId(req), this.now());
+      });
+      listener(req, res);
     };
   }
 

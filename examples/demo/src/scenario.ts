@@ -46,9 +46,24 @@ export interface ScenarioOptions {
   database?: string | false;
   /** Connections in the back service's pool. */
   poolSize?: number;
-  /** Progress lines (stderr in the CLI). */
+  /** Lines from finding or starting PostgreSQL (stderr in the CLI). */
   log?: (line: string) => void;
+  /** What the run is doing now, for a progress display (stderr in the CLI). */
+  progress?: (p: Progress) => void;
 }
+
+/**
+ * One step of a scenario run, in order: 'database' (finding or starting PostgreSQL), 'warmup'
+ * (both twins once at a small size), then per twin 'load' (once with done = 0, then each time a
+ * client is done), 'drain' (the load is over; waiting for the twin's handlers to return) and
+ * 'done' (its figures are in; `ms` = wall time of the twin's run).
+ */
+export type Progress =
+  | { readonly phase: 'database' }
+  | { readonly phase: 'warmup'; readonly requests: number }
+  | { readonly phase: 'load'; readonly twin: Twin; readonly done: number; readonly total: number }
+  | { readonly phase: 'drain'; readonly twin: Twin }
+  | { readonly phase: 'done'; readonly twin: Twin; readonly ms: number };
 
 const DEFAULTS: Required<ScenarioOptions> = {
   requests: 200,
@@ -62,6 +77,7 @@ const DEFAULTS: Required<ScenarioOptions> = {
   database: false,
   poolSize: 16,
   log: () => {},
+  progress: () => {},
 };
 
 /** Everything measured for one twin. Times in milliseconds, heap in bytes. */
@@ -102,6 +118,11 @@ export interface TwinReport extends LoadResult {
   readonly zombieHandlersMidRun: number;
   /** Whether `global.gc` was available for the heap figures. */
   readonly gcExposed: boolean;
+  /**
+   * TCP sockets open in the process at the load-end snapshot: both ends of every connection
+   * between load, front, back and dependency (all in this process), the pool's and the probe's.
+   */
+  readonly socketsAtLoadEnd: number;
   /** Cancellable contexts alive at the load-end snapshot (ctxkit only; undefined for naive). */
   readonly liveContextsAtLoadEnd: number | undefined;
   /** How long after the load ended the last piece of work for a gone client finished. */
@@ -124,6 +145,10 @@ export interface DbReport {
   readonly msAfterLeft: number;
   /** Statements that returned a full result after their client had left. */
   readonly completedForGone: number;
+  /** Of those, how many returned before the back service saw its caller hang up (or it never did). */
+  readonly completedForGoneBeforeHangUp: number;
+  /** The longest time between a client leaving and its statement returning a full result; undefined when none did. */
+  readonly completedForGoneMaxMs: number | undefined;
   /** Peak of statements running in the server for clients gone for over `settleMs`. */
   readonly peakZombieStatements: number;
   /** Statements of this twin still running in the server at the load-end snapshot. */
@@ -150,6 +175,11 @@ function heapUsed(): number {
     gc();
   }
   return process.memoryUsage().heapUsed;
+}
+
+/** TCP sockets open in this process (node's active resources). */
+function openSockets(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
 }
 
 function percentile(xs: readonly number[], p: number): number | undefined {
@@ -197,7 +227,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     const dependency = await listen(meter.instrument('dependency', dependencyHandler(meter, budgets)));
     servers.push(dependency);
     const back = await listen(
-      twin === 'naive' ? naiveBack(env, dependency.url, pool) : ctxkitBack(env, dependency.url, pool && wrapPool(pool)),
+      meter.watchBack(twin === 'naive' ? naiveBack(env, dependency.url, pool) : ctxkitBack(env, dependency.url, pool && wrapPool(pool))),
     );
     servers.push(back);
     const front = await listen(twin === 'naive' ? naiveFront(env, back.url) : ctxkitFront(env, back.url));
@@ -214,6 +244,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     sampler = setInterval(sample, o.sampleMs);
 
     const t0 = meter.now();
+    o.progress({ phase: 'load', twin, done: 0, total: o.requests });
     const load = await runLoad({
       url: front.url,
       requests: o.requests,
@@ -222,6 +253,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       abandonRate: o.abandonRate,
       patienceMs: 10_000,
       meter,
+      afterDone: (done) => o.progress({ phase: 'load', twin, done, total: o.requests }),
       beforeSend: (i) => {
         if (i === Math.floor(o.requests / 2)) {
           heapMidRunBytes = heapUsed() - heap0;
@@ -230,6 +262,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       },
     });
     const loadEnd = meter.now();
+    o.progress({ phase: 'drain', twin });
     // A measurement point, not synchronization: the snapshot is defined as "settleMs after the
     // last client finished", long enough on loopback for socket closes to reach every service.
     await delay(o.settleMs);
@@ -239,6 +272,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     const zombieHandlersAtLoadEnd = meter.zombieHandlers(o.settleMs);
     const zombieTimersAtLoadEnd = meter.zombieTimers(o.settleMs);
     const liveContextsAtLoadEnd = twin === 'ctxkit' ? liveContexts : undefined;
+    const socketsAtLoadEnd = openSockets();
     const dbActiveAtLoadEnd = await probe?.activeNow();
     const heapAtLoadEndBytes = heapUsed() - heap0;
 
@@ -254,6 +288,8 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
     let dependencyMsAfterLeft = 0;
     let dependencyAnsweredForGone = 0;
     let queriesCompletedForGone = 0;
+    let queriesCompletedBeforeHangUp = 0;
+    let queryCompletedMaxMs: number | undefined;
     let lastZombieEnd = loadEnd;
     for (const s of meter.segments) {
       const left = meter.abandonedAt.get(s.id);
@@ -276,11 +312,16 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
           if (s.completed && s.end > left) callsCompletedAfterLeft++;
           break;
         case 'query':
-          if (s.completed && s.end > left) queriesCompletedForGone++;
+          if (s.completed && s.end > left) {
+            queriesCompletedForGone++;
+            if (s.end <= (meter.backHungUpAt.get(s.id) ?? Number.POSITIVE_INFINITY)) queriesCompletedBeforeHangUp++;
+            queryCompletedMaxMs = Math.max(queryCompletedMaxMs ?? 0, s.end - left);
+          }
           break;
       }
     }
 
+    o.progress({ phase: 'done', twin, ms: meter.now() - t0 });
     return {
       twin,
       ...load,
@@ -306,6 +347,7 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
       zombieHandlersMidRun,
       gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
       liveContextsAtLoadEnd,
+      socketsAtLoadEnd,
       zombieTailMs: Math.max(0, lastZombieEnd - loadEnd),
       drained,
       liveContextsAtEnd: twin === 'ctxkit' ? liveContexts : undefined,
@@ -315,6 +357,8 @@ export async function runTwin(twin: Twin, options: ScenarioOptions = {}): Promis
         ? {
             msAfterLeft: probe.msAfterLeft(),
             completedForGone: queriesCompletedForGone,
+            completedForGoneBeforeHangUp: queriesCompletedBeforeHangUp,
+            completedForGoneMaxMs: queryCompletedMaxMs,
             peakZombieStatements: probe.peakZombieStatements,
             activeAtLoadEnd: dbActiveAtLoadEnd ?? 0,
             activeAtEnd: await probe.activeNow(),
@@ -341,6 +385,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   let database: ScenarioReport['database'] = { missing: 'disabled' };
   let stop = async (): Promise<void> => {};
   if (options.database === undefined || options.database === 'embedded') {
+    o.progress({ phase: 'database' });
     const found = await openDatabase(options.database === 'embedded' ? 'embedded' : 'auto', o.log);
     if (found.db) {
       o.database = found.db.connectionString;
@@ -355,7 +400,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   try {
     if (o.warmup) {
       // Same concurrency (connection pools, buffers and maps grow to their working size), fewer requests.
-      const small = { ...o, requests: Math.min(o.requests, o.concurrency), drainCapMs: 3000 };
+      const small = { ...o, requests: Math.min(o.requests, o.concurrency), drainCapMs: 3000, progress: () => {} };
+      o.progress({ phase: 'warmup', requests: small.requests });
       await runTwin('naive', small);
       await runTwin('ctxkit', small);
     }

@@ -87,8 +87,18 @@ test('demo scenario: the ctxkit twin stops work for abandoned requests, the naiv
   assert.equal(ctxkit.opsInFlightAtEnd, 0);
   assert.equal(naive.drained, true);
 
-  // The report renders both twins and a verdict.
+  // A statement that ran to the end for a gone client in the ctxkit twin can only be one whose
+  // result reached the back service before the hang-up did (the report's note says so).
+  if (ctxkit.db) assert.equal(ctxkit.db.completedForGoneBeforeHangUp, ctxkit.db.completedForGone);
+
+  // The report renders both twins, fits 80 columns, explains itself and a verdict.
   const text = formatReport(r);
   assert.match(text, /naive\s+ctxkit/);
   assert.match(text, /Verdict:/);
+  for (const line of text.split('\n')) assert.ok([...line].length <= 80, `${[...line].length} columns: ${JSON.stringify(line)}`);
+  assert.match(text, /handler time after the client left, sum/);
+  assert.match(text, /\n² No zombie holds it: /);
+  if (ctxkit.db && ctxkit.db.completedForGone > 0)
+    assert.match(text, /\n¹ ctxkit's ended ≤ \d+ ms after the client left, before the back heard of it\./);
+  assert.match(text, /diff examples\/demo\/src\/naive\.ts examples\/demo\/src\/ctxkit\.ts/);
 });
