@@ -6,6 +6,7 @@
 //
 //   <!-- example: run -->                    run with node; must exit 0
 //   <!-- example: node-test -->              run with `node --test`; must pass
+//   <!-- example: vitest -->                 run with `vitest run`; must pass
 //   <!-- example: serve GET /path 200 -->    run; once it listens (on the port it names), GET /path
 //                                            must answer 200; then it is stopped
 //   <!-- example: serve:2 GET /path 200 -->  as serve, waiting for the 2nd server to listen and
@@ -20,6 +21,7 @@ import { readFileSync } from 'node:fs';
 export type ExampleCheck =
   | { readonly mode: 'run' }
   | { readonly mode: 'node-test' }
+  | { readonly mode: 'vitest' }
   | { readonly mode: 'typecheck' }
   | { readonly mode: 'serve'; readonly servers: number; readonly method: string; readonly path: string; readonly status: number };
 
@@ -38,7 +40,7 @@ const directive = /^<!--\s*example:\s*(.*?)\s*-->$/;
 function parseCheck(text: string, where: string): ExampleCheck {
   const words = text.split(/\s+/);
   const head = words[0] ?? '';
-  if (head === 'run' || head === 'node-test' || head === 'typecheck') {
+  if (head === 'run' || head === 'node-test' || head === 'vitest' || head === 'typecheck') {
     if (words.length !== 1) throw new Error(`${where}: "${head}" takes no arguments, got "${text}"`);
     return { mode: head };
   }
@@ -57,7 +59,7 @@ function parseCheck(text: string, where: string): ExampleCheck {
     }
     return { mode: 'serve', servers: Number(serve[1] ?? 1), method, path, status: Number(status) };
   }
-  throw new Error(`${where}: unknown example directive "${text}" (run, node-test, serve, typecheck)`);
+  throw new Error(`${where}: unknown example directive "${text}" (run, node-test, vitest, serve, typecheck)`);
 }
 
 /**
