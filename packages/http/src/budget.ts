@@ -11,7 +11,7 @@
  */
 import { InvalidHeaderError } from './errors.js';
 import { MAX_BUDGET_MS } from '@ctxkit/core';
-import { readAs, singleValue, sourceKind, trimOws, type HeaderSource } from './headers.js';
+import { readAs, singleValue, carrierShape, trimOws, type HeaderSource } from './headers.js';
 
 /** ctxkit's own budget header: milliseconds the receiver has left, as 1–10 ASCII digits. */
 export const TIMEOUT_HEADER = 'ctxkit-timeout-ms';
@@ -143,13 +143,13 @@ function one(raw: unknown, name: string, reject: boolean, parse: (v: string) => 
  * and `maxTimeoutMs`, never above `MAX_BUDGET_MS`; `Infinity` when there is none of them. Throws `InvalidHeaderError` for a malformed
  * value unless `invalid: 'ignore'`. Never returns NaN or a negative number. @internal
  */
-export function inboundBudget(src: HeaderSource, o: ResolvedBudget, kind: number = sourceKind(src)): number {
+export function inboundBudget(src: HeaderSource, o: ResolvedBudget, shape: number = carrierShape(src)): number {
   let budget = Infinity;
   if (o.inbound) {
     // Most requests carry none of the three: each absent header costs one read and one compare.
-    const rawOwn = readAs(src, kind, TIMEOUT_HEADER);
-    const rawGrpc = readAs(src, kind, GRPC_TIMEOUT_HEADER);
-    const rawEnvoy = readAs(src, kind, ENVOY_TIMEOUT_HEADER);
+    const rawOwn = readAs(src, shape, TIMEOUT_HEADER);
+    const rawGrpc = readAs(src, shape, GRPC_TIMEOUT_HEADER);
+    const rawEnvoy = readAs(src, shape, ENVOY_TIMEOUT_HEADER);
     if (rawOwn != null) {
       const own = one(rawOwn, TIMEOUT_HEADER, o.reject, parseMillis, '1–10 digits (milliseconds)');
       if (own !== undefined) budget = own;

@@ -20,7 +20,7 @@ import {
   type ResolvedBudget,
 } from './budget.js';
 import { allowSet, getBaggage, parseBaggage, serializeBaggage, withBaggageUnchecked } from './baggage.js';
-import { checkHeaders, readAs, singleValue, sourceKind, writeHeader, type HeaderSink, type HeaderSource } from './headers.js';
+import { checkHeaders, readAs, singleValue, carrierShape, writeHeader, type HeaderSink, type HeaderSource } from './headers.js';
 import { getTraceContext, isValidTraceparent, isValidTracestate, withTraceUnchecked } from './trace.js';
 
 /** Options of `extract` (and of every server binding, which calls it). */
@@ -192,28 +192,28 @@ export function hasPropagationHeaders(h: Readonly<Record<string, unknown>>, o: R
 
 /**
  * @internal `extract` with options already resolved by `resolveExtract` and the source's
- * `sourceKind` (computed when not given); returns the new scope, which the caller owns. Throws
+ * `carrierShape` (computed when not given); returns the new scope, which the caller owns. Throws
  * `InvalidHeaderError` for a malformed budget header unless `o` says to ignore it.
  */
 export function extractResolved(
   headers: HeaderSource,
   parent: Context,
   o: ResolvedExtract,
-  kind: number = sourceKind(headers),
+  shape: number = carrierShape(headers),
 ): CancelScope {
-  const budget = inboundBudget(headers, o, kind);
+  const budget = inboundBudget(headers, o, shape);
   let ctx = parent;
   if (o.inbound) {
-    const tp = singleValue(readAs(headers, kind, 'traceparent'));
+    const tp = singleValue(readAs(headers, shape, 'traceparent'));
     if (typeof tp === 'string' && isValidTraceparent(tp)) {
-      const ts = singleValue(readAs(headers, kind, 'tracestate'));
+      const ts = singleValue(readAs(headers, shape, 'tracestate'));
       ctx = withTraceUnchecked(
         ctx,
         typeof ts === 'string' && isValidTracestate(ts) ? { traceparent: tp, tracestate: ts } : { traceparent: tp },
       );
     }
     if (o.baggage.size > 0) {
-      const raw = readAs(headers, kind, 'baggage');
+      const raw = readAs(headers, shape, 'baggage');
       const text = Array.isArray(raw) ? raw.filter((x) => typeof x === 'string').join(',') : singleValue(raw);
       if (typeof text === 'string') {
         const got = parseBaggage(text, o.baggage);

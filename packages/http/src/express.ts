@@ -77,7 +77,7 @@ export function contextErrorHandler(options?: ContextErrorOptions): ErrorRequest
       next(err);
       return;
     }
-    if (a.kind === 'client-gone') {
+    if (a.reason === 'client-gone') {
       if (!res.headersSent) res.statusCode = CLIENT_GONE_STATUS;
       return;
     }

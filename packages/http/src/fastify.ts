@@ -211,7 +211,7 @@ export function contextErrorHandler(options?: ContextErrorOptions): ContextError
   return (error, request, reply) => {
     const a = answerContextError(error, (request.raw as ContextCarrier)[kContext], reply.raw, canceledStatus);
     if (a === undefined) throw error;
-    if (a.kind === 'client-gone') return reply.code(CLIENT_GONE_STATUS).send();
+    if (a.reason === 'client-gone') return reply.code(CLIENT_GONE_STATUS).send();
     if (reply.sent || reply.raw.headersSent) throw error;
     const p = a.problem;
     return reply
@@ -220,7 +220,7 @@ export function contextErrorHandler(options?: ContextErrorOptions): ContextError
       .send(
         JSON.stringify({
           statusCode: a.status,
-          code: a.kind === 'deadline' ? 'CTXKIT_DEADLINE_EXCEEDED' : 'CTXKIT_CANCELED',
+          code: a.reason === 'deadline' ? 'CTXKIT_DEADLINE_EXCEEDED' : 'CTXKIT_CANCELED',
           error: p.title,
           message: p.detail,
         }),

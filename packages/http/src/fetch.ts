@@ -2,8 +2,8 @@
  * `ctxFetch`: the platform `fetch`, bound to a context from the first byte to the last.
  */
 import {
+  assertContext,
   fromSignal,
-  isContext,
   operation,
   withCancel,
   type CancelScope,
@@ -139,7 +139,7 @@ function describeInput(input: unknown): string {
  * fetch would. Throws `TypeError` synchronously only for a non-context `ctx` or bad options.
  */
 export function ctxFetch(ctx: Context, input: string | URL | Request, init?: CtxFetchInit): Promise<Response> {
-  if (!isContext(ctx)) throw new TypeError('ctxFetch: ctx must be a Context from @ctxkit/core (use background() at the top)');
+  assertContext(ctx, 'ctxFetch: ctx');
   const o = resolveInject(init === undefined ? undefined : pickInject(init), 'ctxFetch');
   return fetchResolved(ctx, input, init, o, init?.fetch);
 }
@@ -356,7 +356,7 @@ export function createFetch(
   const baseFetch = defaults.fetch;
   const { fetch: _f, marginMs: _m, grpcTimeout: _g, baggage: _b, ...baseInit } = defaults;
   return (ctx, input, init) => {
-    if (!isContext(ctx)) throw new TypeError('ctxFetch: ctx must be a Context from @ctxkit/core (use background() at the top)');
+    assertContext(ctx, 'ctxFetch: ctx');
     const own = init === undefined ? undefined : pickInject(init);
     const o = own === undefined ? base : resolveInjectOver(base, own, 'ctxFetch');
     const merged: CtxFetchInit = init === undefined ? baseInit : { ...baseInit, ...init };

@@ -26,7 +26,7 @@ export type HeaderSink =
   | ((name: string, value: string) => unknown)
   | Record<string, unknown>;
 
-/** `sourceKind` values: a plain record, an object with `get(name)`, a function. */
+/** `carrierShape` values (how a header carrier is read): a plain record, an object with `get(name)`, a function. */
 const SOURCE_RECORD = 0;
 const SOURCE_GETTER = 1;
 const SOURCE_FUNCTION = 2;
@@ -47,15 +47,15 @@ export function trimOws(s: string): string {
  * How `src` is read, decided once per extraction (each header read then costs one property
  * access on a plain record, rather than a `get` lookup that misses on every call). @internal
  */
-export function sourceKind(src: HeaderSource): number {
+export function carrierShape(src: HeaderSource): number {
   if (typeof src === 'function') return SOURCE_FUNCTION;
   return typeof (src as { get?: unknown }).get === 'function' ? SOURCE_GETTER : SOURCE_RECORD;
 }
 
-/** Reads header `name` (lower case) from `src` of kind `kind` (from `sourceKind`). @internal */
-export function readAs(src: HeaderSource, kind: number, name: string): unknown {
-  if (kind === SOURCE_RECORD) return (src as Readonly<Record<string, unknown>>)[name];
-  if (kind === SOURCE_GETTER) return (src as { get(n: string): unknown }).get(name);
+/** Reads header `name` (lower case) from `src` of shape `shape` (from `carrierShape`). @internal */
+export function readAs(src: HeaderSource, shape: number, name: string): unknown {
+  if (shape === SOURCE_RECORD) return (src as Readonly<Record<string, unknown>>)[name];
+  if (shape === SOURCE_GETTER) return (src as { get(n: string): unknown }).get(name);
   return (src as (n: string) => unknown)(name);
 }
 

@@ -274,7 +274,7 @@ export function contextErrorHandler(options?: HonoContextErrorOptions): ErrorHan
     const ctx = contextOf(c);
     const a = answerContextError(err, ctx, node?.outgoing, canceledStatus);
     const signal = node === undefined ? (c.req.raw as { signal?: AbortSignal }).signal : undefined;
-    if (a?.kind === 'client-gone' || (signal?.aborted === true && ctx !== undefined)) {
+    if (a?.reason === 'client-gone' || (signal?.aborted === true && ctx !== undefined)) {
       return new Response(null, { status: CLIENT_GONE_STATUS });
     }
     if (a === undefined) return fallback(err, c);

@@ -82,9 +82,9 @@ export const CLIENT_GONE_STATUS = 499;
 /** How a failed request is answered. */
 export type ContextErrorAnswer =
   /** The client left: send nothing, log nothing as an error; the status is recorded as 499. */
-  | { kind: 'client-gone'; status: 499 }
+  | { reason: 'client-gone'; status: 499 }
   /** The request's deadline passed (504) or its context was cancelled (`canceledStatus`). */
-  | { kind: 'deadline' | 'canceled'; status: number; problem: Problem }
+  | { reason: 'deadline' | 'canceled'; status: number; problem: Problem }
   /** Not a context error: the framework's own error path answers it. */
   | undefined;
 
@@ -155,14 +155,14 @@ export function answerContextError(
   res: NodeResponseLike | undefined,
   canceledStatus: number,
 ): ContextErrorAnswer {
-  if (clientGone(ctx, res)) return { kind: 'client-gone', status: CLIENT_GONE_STATUS };
+  if (clientGone(ctx, res)) return { reason: 'client-gone', status: CLIENT_GONE_STATUS };
   const ended = ctx?.err;
   if (isDeadlineExceeded(error) || isDeadlineExceeded(ended)) {
-    return { kind: 'deadline', status: 504, problem: DEADLINE_PROBLEM };
+    return { reason: 'deadline', status: 504, problem: DEADLINE_PROBLEM };
   }
   if (isCanceled(error) || (ended !== undefined && !(cause(ctx!) instanceof ResponseFinishedError))) {
     return {
-      kind: 'canceled',
+      reason: 'canceled',
       status: canceledStatus,
       problem: {
         type: 'about:blank',

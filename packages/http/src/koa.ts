@@ -65,7 +65,7 @@ export function contextMiddleware(options?: KoaContextOptions): Middleware {
       koaOnerror.call(this, err);
       return;
     }
-    if (a.kind === 'client-gone') {
+    if (a.reason === 'client-gone') {
       if (!res.headersSent) res.statusCode = CLIENT_GONE_STATUS;
       return;
     }

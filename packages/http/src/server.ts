@@ -93,7 +93,7 @@ export function resolveRequestOptions(
  */
 export function bindRequest(req: IncomingMessage, res: ServerResponse, o: ResolvedRequestOptions): CancelScope | InvalidHeaderError {
   const existing = (req as WithContext)[kContext];
-  if (existing !== undefined) return deriveNested(req, existing, o);
+  if (existing !== undefined) return deriveNested(req, res, existing, o);
   return bindFresh(req, res, req.headers, o);
 }
 
@@ -104,11 +104,13 @@ export function bindRequest(req: IncomingMessage, res: ServerResponse, o: Resolv
  * and stores it as the request's context (`getContext` then returns the innermost). The inbound
  * headers were read by the outer binding and are not read again; this binding's `parent`,
  * `inbound`, `invalid` and `baggage` do not apply. The child ends when the outer context ends
- * (the response closing ends that one) or earlier by its own deadline.
+ * (the response closing ends that one) or earlier by its own deadline; its scope is cancelled
+ * when the response closes, as every scope must be by whoever made it.
  */
-function deriveNested(req: IncomingMessage, outer: Context, o: ResolvedRequestOptions): CancelScope {
+function deriveNested(req: IncomingMessage, res: ServerResponse, outer: Context, o: ResolvedRequestOptions): CancelScope {
   const scope = o.localBudget === Infinity ? withCancel(outer) : withTimeout(outer, o.localBudget);
   (req as WithContext)[kContext] = scope.ctx;
+  res.once('close', () => scope.cancel());
   return scope;
 }
 
@@ -247,7 +249,7 @@ export function contextFromRequest(req: IncomingMessage, res: ServerResponse, op
   }
   const o = resolveRequestOptions(options, 'contextFromRequest');
   const existing = (req as WithContext)[kContext];
-  if (existing !== undefined) return deriveNested(req as IncomingMessage, existing, o);
+  if (existing !== undefined) return deriveNested(req as IncomingMessage, res as ServerResponse, existing, o);
   const r = bindFresh(req, res, headers as IncomingMessage['headers'], o);
   if (!(r instanceof InvalidHeaderError)) return r;
   const scope = withCancel(o.parent);
@@ -333,7 +335,7 @@ export function contextHandler(
 
 function defaultOnError(e: unknown, ctx: Context, res: ServerResponse, canceledStatus: number): void {
   const a = answerContextError(e, ctx, res, canceledStatus);
-  if (a?.kind === 'client-gone') {
+  if (a?.reason === 'client-gone') {
     if (!res.headersSent) res.statusCode = CLIENT_GONE_STATUS;
     return;
   }

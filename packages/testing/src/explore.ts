@@ -199,7 +199,7 @@ interface RunResult {
   readonly failures: CancellationFailure[];
 }
 
-type Outcome = { kind: 'resolved' } | { kind: 'rejected'; error: unknown } | { kind: 'timeout' };
+type Outcome = { how: 'resolved' } | { how: 'rejected'; error: unknown } | { how: 'timeout' };
 
 /** One run of `fn`, cancelled at point `k` (never when k is 0). */
 async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
@@ -270,24 +270,24 @@ async function runOnce(fn: Fn, k: number, o: Resolved): Promise<RunResult> {
     const timer = realDelay(o.timeoutMs);
     const outcome: Outcome = await Promise.race([
       promise.then(
-        (): Outcome => ({ kind: 'resolved' }),
-        (error: unknown): Outcome => ({ kind: 'rejected', error }),
+        (): Outcome => ({ how: 'resolved' }),
+        (error: unknown): Outcome => ({ how: 'rejected', error }),
       ),
-      timer.promise.then((): Outcome => ({ kind: 'timeout' })),
+      timer.promise.then((): Outcome => ({ how: 'timeout' })),
     ]);
     timer.cancel();
     await turns(2); // let unhandled rejections surface
-    if (outcome.kind === 'timeout') {
+    if (outcome.how === 'timeout') {
       promise.then(undefined, () => {});
       const waiting = t.pendingWork();
       let reason = `did not settle within ${o.timeoutMs} ms${k > 0 ? ' of starting (it hangs once cancelled there)' : ''}`;
       if (waiting.length > 0) reason += `; still waiting on ${waiting.map((w) => `'${w.label}'`).join(', ')}`;
       if (getClock() !== systemClock) reason += '; note: a non-system clock is installed — is anything advancing it?';
       fail(reason, waiting[0]?.stack);
-    } else if (outcome.kind === 'rejected' && !isContextError(outcome.error)) {
+    } else if (outcome.how === 'rejected' && !isContextError(outcome.error)) {
       fail(`rejected with ${show(outcome.error)} instead of a context error`, stackOf(outcome.error), outcome.error);
     }
-    if (outcome.kind !== 'timeout') {
+    if (outcome.how !== 'timeout') {
       for (const l of t.liveLeaks(rootCtx)) fail(`after fn settled, ${describeLeak(l).split('\n')[0]}`, l.stack);
     }
     rootScope.cancel();

@@ -21,11 +21,10 @@
 import {
   assertContext,
   assertKnownOptions,
-  isContext,
   operation,
   subscribe,
   type Context,
-  type ContextKind,
+  type ContextOrigin,
   type OperationInfo,
 } from '@ctxkit/core';
 import { callerSite, captureStack, formatStack, indent, type Stack } from './stacks.js';
@@ -40,7 +39,9 @@ export interface Leak {
   /** Where it was created (zombie work: where the work started); only the caller's frames. */
   readonly stack: string;
   /** For contexts: which constructor made it (`'cancel'`, `'timeout'`, …). */
-  readonly contextKind?: ContextKind;
+  readonly origin?: ContextOrigin;
+  /** @deprecated The same value as `origin`, under its earlier name. */
+  readonly contextKind?: ContextOrigin;
   /** For zombie work: the operation's label, e.g. `'sleep'` or `'pg.query'`. */
   readonly label?: string;
   /**
@@ -139,7 +140,7 @@ const CTOR: Record<string, string> = {
 };
 
 function ctor(l: Leak): string {
-  return CTOR[l.contextKind ?? ''] ?? String(l.contextKind);
+  return CTOR[l.origin ?? ''] ?? String(l.origin);
 }
 
 function where(label: string, stack: string): string {
@@ -173,7 +174,7 @@ function formatReport(r: LeakReport): string {
 interface CtxRecord {
   readonly ctx: Context;
   readonly parent: Context | undefined;
-  readonly kind: ContextKind;
+  readonly origin: ContextOrigin;
   readonly stack: Stack;
   /** The scope's `cancel()` (or its dispose, `using`) was called. */
   cancelCalled: boolean;
@@ -192,9 +193,7 @@ function checkOptions(o: TrackOptions): void {
   if (o.graceMs !== undefined && (typeof o.graceMs !== 'number' || !(o.graceMs >= 0) || o.graceMs === Infinity)) {
     throw new TypeError(`trackContexts: graceMs must be a finite number >= 0, got ${String(o.graceMs)}`);
   }
-  if (o.under !== undefined && !isContext(o.under)) {
-    throw new TypeError('trackContexts: under must be a Context from @ctxkit/core');
-  }
+  if (o.under !== undefined) assertContext(o.under, 'trackContexts: options.under');
 }
 
 /** True when `rec`'s context ended through its parent (the same error object), not by itself. */
@@ -270,7 +269,7 @@ export class Tracker implements ContextTracker {
     }
     if (this.stacks) captureStack(); // locate internal frames now, not inside the first hook
     this.unsubscribe = subscribe({
-      contextCreated: (ctx, parent, kind, scope) => this.created(ctx, parent, kind, scope),
+      contextCreated: (ctx, parent, origin, scope) => this.created(ctx, parent, origin, scope),
       contextEnded: (ctx) => this.ended(ctx),
       operationStarted: (op) => this.started(op),
       operationSettled: (op) => this.settled(op),
@@ -282,19 +281,19 @@ export class Tracker implements ContextTracker {
     return this.root === undefined || this.members.has(ctx);
   }
 
-  private created(ctx: Context, parent: Context | undefined, kind: ContextKind, scope: object | undefined): void {
+  private created(ctx: Context, parent: Context | undefined, origin: ContextOrigin, scope: object | undefined): void {
     if (this.root !== undefined) {
       if (parent === undefined || !this.members.has(parent)) return;
       this.members.add(ctx);
     }
     if (scope === undefined) {
       // withValue shares its parent's canceller; withoutCancel has none.
-      const up = kind === 'value' && parent !== undefined ? this.cancelerOf.get(parent) : null;
+      const up = origin === 'value' && parent !== undefined ? this.cancelerOf.get(parent) : null;
       this.cancelerOf.set(ctx, up === undefined ? null : up);
       return;
     }
     this.cancelerOf.set(ctx, ctx);
-    const rec: CtxRecord = { ctx, parent, kind, stack: this.stacks ? captureStack() : '', cancelCalled: false };
+    const rec: CtxRecord = { ctx, parent, origin, stack: this.stacks ? captureStack() : '', cancelCalled: false };
     this.live.set(ctx, rec);
     this.registry?.register(scope, rec, rec);
     if (this.watchOrphans) observeCancel(scope, () => this.cancelCalled(rec));
@@ -325,13 +324,20 @@ export class Tracker implements ContextTracker {
     if (this.unsubscribe === undefined || rec.cancelCalled) return;
     const ctx = rec.ctx;
     if (this.orphaned.delete(ctx)) {
-      this.lost.push({ kind: 'lostCancel', ctx, stack: formatStack(rec.stack), contextKind: rec.kind, endedWithParent: true });
+      this.lost.push({
+        kind: 'lostCancel',
+        ctx,
+        stack: formatStack(rec.stack),
+        origin: rec.origin,
+        contextKind: rec.origin,
+        endedWithParent: true,
+      });
       return;
     }
     if (!this.live.has(ctx) || ctx.err !== undefined) return;
     if (rec.parent !== undefined && rec.parent.err !== undefined) return;
     this.live.delete(ctx);
-    this.lost.push({ kind: 'lostCancel', ctx, stack: formatStack(rec.stack), contextKind: rec.kind });
+    this.lost.push({ kind: 'lostCancel', ctx, stack: formatStack(rec.stack), origin: rec.origin, contextKind: rec.origin });
   }
 
   private started(op: OperationInfo): void {
@@ -396,7 +402,7 @@ export class Tracker implements ContextTracker {
     const out: Leak[] = [];
     for (const rec of this.live.values()) {
       if (rec.ctx === except || rec.ctx.err !== undefined) continue;
-      out.push({ kind: 'live', ctx: rec.ctx, stack: formatStack(rec.stack), contextKind: rec.kind });
+      out.push({ kind: 'live', ctx: rec.ctx, stack: formatStack(rec.stack), origin: rec.origin, contextKind: rec.origin });
     }
     return out;
   }
@@ -407,7 +413,8 @@ export class Tracker implements ContextTracker {
       kind: 'live',
       ctx: rec.ctx,
       stack: formatStack(rec.stack),
-      contextKind: rec.kind,
+      origin: rec.origin,
+      contextKind: rec.origin,
       endedWithParent: true,
     }));
   }

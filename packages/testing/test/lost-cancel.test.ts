@@ -30,7 +30,7 @@ test('lost cancel: a scope garbage-collected without cancel() while its parent i
     assert.ok(err instanceof LeakError, 'checkSettled must reject');
     assert.equal(err.report.lostCancel.length, 1);
     const lost = err.report.lostCancel[0]!;
-    assert.equal(lost.contextKind, 'timeout');
+    assert.equal(lost.origin, 'timeout');
     assert.equal(lost.ctx.err, undefined, 'the context itself is still linked to its parent, live');
     assert.match(lost.stack, /at loseCancel .*lost-cancel\.test\.ts/);
     assert.match(err.message, /lost cancel: the scope from withTimeout was garbage-collected without cancel\(\)/);

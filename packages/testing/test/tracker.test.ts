@@ -18,7 +18,7 @@ test('live: a cancellable context never cancelled is reported with where it was 
     const r = tracker.report();
     assert.equal(r.live.length, 1);
     assert.equal(r.live[0]!.ctx, forgotten.ctx);
-    assert.equal(r.live[0]!.contextKind, 'timeout');
+    assert.equal(r.live[0]!.origin, 'timeout');
     assert.match(r.live[0]!.stack, new RegExp(THIS_FILE));
     assert.doesNotMatch(r.live[0]!.stack, /packages\/core\//, 'core frames are trimmed');
     assert.throws(
