@@ -31,6 +31,7 @@ import { Statement, type Sendable } from './query-config.js';
 import { afterFunc, getClock, type Context } from '@ctxkit/core';
 import { cancelTargetOf, sendCancelRequest, type CancelOutcome, type CancelTarget } from './cancel-request.js';
 import { isConnectionFailure } from './errors.js';
+import { clientBusy, whenIdle } from './idle.js';
 import { outsideTransaction, RESTORE, statementTimeoutSql } from './statement-timeout.js';
 
 /**
@@ -120,6 +121,10 @@ const RUNNING = 1;
 const CANCELLING = 2;
 const PROBING = 3;
 const DONE = 4;
+/** The statement settled with an error; the client's ReadyForQuery is awaited (see idle.ts). */
+const SETTLING = 5;
+/** About to send, waiting for the client to be idle: nothing of the job's is on the wire yet. */
+const IDLE_WAIT = 6;
 
 /** @internal One statement on a lane (fields after `state` are the lane's and the need's). */
 export class Job {
@@ -177,6 +182,8 @@ export class Lane {
   private guardFn: ((...args: unknown[]) => unknown) | undefined = undefined;
   private guardOriginal: unknown = undefined;
   private guardText: string | undefined = undefined;
+  /** Calls made on the guarded client while its restoring `SET` runs (see `makeGuard`). */
+  private deferred: (() => void)[] | undefined = undefined;
 
   constructor(
     readonly client: ClientBase,
@@ -227,8 +234,8 @@ export class Lane {
    * The last holder is done with the client (it goes back to the pool, or back to its owner's
    * code). When a statement_timeout of ours is still in force, the client's `query` is guarded
    * so that whoever uses it next outside this package (plain `pool.query`, `pool.connect`, the
-   * raw client) first gets the session's own value back: the restoring `SET` is queued ahead of
-   * their statement, in the same node-postgres queue. The next wrapped statement removes the
+   * raw client) first gets the session's own value back: the restoring `SET` runs before their
+   * statement, which waits for it (see `makeGuard`). The next wrapped statement removes the
    * guard instead (`enter`) and decides for itself whether the value in force fits it.
    */
   leave(): void {
@@ -248,23 +255,38 @@ export class Lane {
   }
 
   /**
-   * The guarding `query` of `leave`: removes itself, queues the `SET` back to the session's own
-   * value (`text`, as shown) on `original`, then the caller's statement.
+   * The guarding `query` of `leave`. Its first call sends the `SET` back to the session's own
+   * value (`text`, as shown) on `original`, alone; that call and every later one wait (in call
+   * order, each answered as node-postgres would: the submittable, undefined with a callback,
+   * else a promise) until the `SET` is over and the client idle, then go to `original` and the
+   * guard removes itself. So the caller's statements never queue behind ours in node-postgres.
    */
   private makeGuard(original: (...args: unknown[]) => unknown, text: string): (...args: unknown[]) => unknown {
     const c = this.client;
     const restore = statementTimeoutSql('SET', RESTORE, text);
-    return (...args: unknown[]): unknown => {
+    const flush = (): void => {
+      const calls = this.deferred ?? [];
+      this.deferred = undefined;
       this.unguard();
+      for (const call of calls) call();
+    };
+    return (...args: unknown[]): unknown => {
+      if (args[0] == null) return original.apply(c, args); // node-postgres's own TypeError
+      if (this.deferred !== undefined) return defer(this.deferred, original, c, args);
+      const calls: (() => void)[] = [];
+      this.deferred = calls;
+      const answer = defer(calls, original, c, args);
       try {
         original.call(c, restore, (err: unknown) => {
           // Inside a transaction the SET is undone by a ROLLBACK: then the value is unknown.
           this.inForceMs = err || !outsideTransaction(this) ? NaN : undefined;
+          whenIdle(c, this.cleanupTimeoutMs, flush);
         });
       } catch {
-        this.inForceMs = NaN; // the client refuses work; so will the caller's statement
+        this.inForceMs = NaN; // the client refuses work; so will the caller's statements
+        flush();
       }
-      return original.apply(c, args);
+      return answer;
     };
   }
 
@@ -283,7 +305,18 @@ export class Lane {
       }
     }
     const r = this.running;
-    if (r !== undefined && r.state === RUNNING && within(r.scope, scope)) this.cancelRunning(r, err);
+    if (r === undefined || !within(r.scope, scope)) return;
+    if (r.state === RUNNING) this.cancelRunning(r, err);
+    else if (r.state === IDLE_WAIT) this.drop(r, err);
+  }
+
+  /** The running job, still waiting to be sent (`IDLE_WAIT`), leaves the lane with `err`. */
+  private drop(job: Job, err: unknown): void {
+    job.state = DONE;
+    job.stopWatch?.();
+    this.running = undefined;
+    this.pump();
+    job.cb(err, undefined, false);
   }
 
   /** Marks the connection unusable (first reason wins) and closes it through `destroy`. */
@@ -313,8 +346,22 @@ export class Lane {
     this.send(job);
   }
 
-  /** Sends the job's next step (see `TimeoutNeed`), or its statement. */
+  /**
+   * Sends the job's next step (see `TimeoutNeed`), or its statement — only to an idle client
+   * (a statement sent on the raw client, or the guard's `SET`, may still be running).
+   */
   private send(job: Job): void {
+    if (clientBusy(this.client)) {
+      job.state = IDLE_WAIT;
+      whenIdle(this.client, this.cleanupTimeoutMs, (err) => {
+        if (job.state !== IDLE_WAIT) return; // its context ended meanwhile: it left (see `drop`)
+        job.state = RUNNING;
+        if (err !== undefined) this.markBroken(err);
+        if (this.broken !== undefined) return this.onSettled(job, this.broken, undefined);
+        this.send(job);
+      });
+      return;
+    }
     try {
       const step = job.need?.step(this, job);
       if (step !== undefined) {
@@ -345,6 +392,8 @@ export class Lane {
       this.abandon(job, job.ctx.err);
     } else if (job.state === RUNNING) {
       this.cancelRunning(job, job.ctx.err);
+    } else if (job.state === IDLE_WAIT) {
+      this.drop(job, job.ctx.err);
     }
   }
 
@@ -359,13 +408,28 @@ export class Lane {
       return;
     }
     if (job.state !== RUNNING) return;
-    job.state = DONE;
     job.stopWatch?.();
     if (error !== undefined && isConnectionFailure(error, this.client)) this.markBroken(asError(error));
-    this.running = undefined;
     // The context ended before the result arrived (no cancel was needed): the caller stopped
     // waiting, so it gets ctx.err, as everywhere else.
     const ended = job.ctx.err;
+    if (this.broken === undefined && clientBusy(this.client)) {
+      // An error arrives before its ReadyForQuery: nothing more is sent, and the caller (who may
+      // release the connection to a pool) hears nothing, until the client is idle.
+      job.state = SETTLING;
+      whenIdle(this.client, this.cleanupTimeoutMs, (e) => {
+        if (e !== undefined) this.markBroken(e);
+        this.complete(job, error, res, ended);
+      });
+      return;
+    }
+    this.complete(job, error, res, ended);
+  }
+
+  /** A job that was not cancelled is over: the next one starts, then its caller hears. */
+  private complete(job: Job, error: unknown, res: QueryResult | undefined, ended: unknown): void {
+    job.state = DONE;
+    this.running = undefined;
     this.pump();
     if (ended !== undefined) job.cb(ended, undefined, true);
     else if (error !== undefined && job.need !== undefined) job.cb(job.need.mapError(this, job, error), undefined, true);
@@ -464,20 +528,29 @@ export class Lane {
       this.cleanupTimeoutMs,
       false,
     );
-    try {
-      this.client.query('', (err: unknown) => {
-        if (answered) return;
-        answered = true;
-        clock.clearTimer(timer);
-        if (err) this.markBroken(asError(err));
-        this.finishCancelled(job);
-      });
-    } catch (err) {
+    const fail = (err: unknown): void => {
+      if (answered) return;
       answered = true;
       clock.clearTimer(timer);
       this.markBroken(asError(err));
       this.finishCancelled(job);
-    }
+    };
+    // The cancelled statement's error arrives before its ReadyForQuery: probe once it is idle.
+    whenIdle(this.client, this.cleanupTimeoutMs, (idleErr) => {
+      if (answered) return;
+      if (idleErr !== undefined) return fail(idleErr);
+      try {
+        this.client.query('', (err: unknown) => {
+          if (err) return fail(err);
+          if (answered) return;
+          answered = true;
+          clock.clearTimer(timer);
+          this.finishCancelled(job);
+        });
+      } catch (err) {
+        fail(err);
+      }
+    });
   }
 
   private cancelOverdue(job: Job): void {
@@ -495,6 +568,39 @@ export class Lane {
     this.pump();
     job.cb(job.reason, undefined, true);
   }
+}
+
+/**
+ * Queues a call of `original(...args)` on `calls` and returns what node-postgres would have
+ * returned for it: a submittable itself, undefined when a callback is given, else a promise of
+ * the result. A synchronous throw reaches the callback or the promise.
+ */
+function defer(calls: (() => void)[], original: (...args: unknown[]) => unknown, c: ClientBase, args: unknown[]): unknown {
+  const first = args[0] as { submit?: unknown; callback?: unknown };
+  if (typeof first.submit === 'function') {
+    calls.push(() => void original.apply(c, args));
+    return first;
+  }
+  const cb = [args[1], args[2], first.callback].find((f) => typeof f === 'function') as ((e: unknown) => void) | undefined;
+  if (cb !== undefined) {
+    calls.push(() => {
+      try {
+        original.apply(c, args);
+      } catch (e) {
+        cb(e);
+      }
+    });
+    return undefined;
+  }
+  return new Promise((resolve, reject) => {
+    calls.push(() => {
+      try {
+        (original.apply(c, args) as Promise<unknown>).then(resolve, reject);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }
 
 const lanes = new WeakMap<ClientBase, Lane>();
