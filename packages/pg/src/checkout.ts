@@ -1,6 +1,5 @@
-/** Checking a client out of a pg.Pool under a context. */
+/** Checking a client out of a pg.Pool: the pool's wait queue, left when the caller gives up. */
 import type { Pool, PoolClient } from 'pg';
-import { afterFunc, type Context } from '@ctxkit/core';
 
 /** @internal Called once with the checked-out client, or with the error. */
 export type CheckoutCallback = (err: unknown, client: PoolClient | undefined) => void;
@@ -22,30 +21,27 @@ function leaveQueue(pool: Pool, cb: unknown): void {
 }
 
 /**
- * @internal Checks a client out of `pool` for `ctx` and calls `done` exactly once. When `ctx` ends
- * first, `done` gets `ctx.err`, the waiter leaves the pool's queue, and a client handed to it
- * later (a connection that was being opened for it) goes straight back to the pool, unused.
- * The caller has checked that `ctx` has not ended.
+ * @internal Checks a client out of `pool` and calls `done` exactly once — unless the returned
+ * `giveUp()` is called first: then `done` is never called, the waiter leaves the pool's queue,
+ * and a client handed to it later (a connection that was being opened for it) goes straight
+ * back to the pool, unused. `giveUp()` returns whether it prevented `done`.
  */
-export function acquire(pool: Pool, ctx: Context, done: CheckoutCallback): void {
+export function acquire(pool: Pool, done: CheckoutCallback): () => boolean {
   let waiting = true;
-  let stop: (() => boolean) | undefined;
   const onConnect = (err: Error | undefined, client: PoolClient | undefined, release: (e?: Error | boolean) => void): void => {
     if (!waiting) {
       if (client !== undefined && !err) release();
       return;
     }
     waiting = false;
-    stop?.();
     if (err) done(err, undefined);
     else done(undefined, client);
   };
   pool.connect(onConnect as never);
-  if (!waiting) return; // answered synchronously (pool ending)
-  stop = afterFunc(ctx, () => {
-    if (!waiting) return;
+  return () => {
+    if (!waiting) return false;
     waiting = false;
     leaveQueue(pool, onConnect);
-    done(ctx.err, undefined);
-  });
+    return true;
+  };
 }

@@ -1,9 +1,10 @@
 /** `wrapClient`: one pg.Client (or a client checked out by hand) bound to contexts. */
-import type { ClientBase } from 'pg';
-import type { Context } from '@ctxkit/core';
+import type { ClientBase, QueryResult } from 'pg';
+import { operation, type Context } from '@ctxkit/core';
+import { HeldConnection } from './held-connection.js';
 import { laneOf } from './lane.js';
 import { resolveOptions, type PgOptions } from './options.js';
-import { beginQuery, type Queryable } from './query-config.js';
+import { toConfig, UNTIL_SETTLED, type Queryable } from './query-config.js';
 import { SessionTimeout } from './statement-timeout.js';
 
 /**
@@ -38,30 +39,30 @@ function checkClient(client: unknown): asserts client is ClientBase {
 export function wrapClient(client: ClientBase, options?: PgOptions): WrappedClient {
   checkClient(client);
   const o = resolveOptions(options, 'wrapClient');
-  const lane = laneOf(client, o.cleanupTimeoutMs);
+  laneOf(client, o.cleanupTimeoutMs);
   const need = new SessionTimeout(o);
-  lane.destroy ??= () => {
-    const end = (client as { end?: () => Promise<void> | void }).end;
-    if (typeof end === 'function') Promise.resolve(end.call(client)).catch(() => {});
-  };
 
   function query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
-    const begun = beginQuery(ctx, 'client.query', text, values);
-    if (begun instanceof Promise) return begun;
-    const { op, config } = begun;
-    lane.enter();
-    return lane.run(ctx, config, undefined, need).then(
-      (res) => {
-        lane.leave();
-        op.end();
-        return res;
-      },
-      (e: unknown) => {
-        lane.leave();
-        op.end(e);
-        throw e;
-      },
-    );
+    return operation<QueryResult>(ctx, 'pg.query', (settle) => {
+      const config = toConfig('client.query', text, values);
+      const held = new HeldConnection(client, o, false);
+      const job = held.lane.exec(
+        ctx,
+        config,
+        undefined,
+        (e, res) => {
+          held.release();
+          if (e !== undefined) settle.reject(e);
+          else settle.resolve(res!);
+        },
+        need,
+        false,
+      );
+      return () => {
+        held.lane.cancel(job);
+        return UNTIL_SETTLED;
+      };
+    });
   }
 
   return { client, query } as WrappedClient;

@@ -1,37 +1,28 @@
 /**
- * A lane runs the statements of one node-postgres client strictly one after another, and owns
- * what happens when the context of the running statement ends:
+ * The statement queue of one node-postgres client (a "lane"): statements run strictly one after
+ * another, each handed to node-postgres only once the client is idle, and the queue decides
+ * what happens to a statement whose context (or transaction scope) ends:
  *
- * 1. a CancelRequest goes to the server over a separate connection;
- * 2. the lane waits until both the statement has settled and the server has closed the cancel
- *    connection (from then on the cancel signal cannot land on a later statement). PostgreSQL
- *    drops a signal that reaches a backend which has not started the statement yet (the query
- *    message still on its way, or still in this process's socket buffer). So while the
- *    statement has not settled, each time a request is over the lane sends another one after a
- *    pause (`RESEND_PAUSES_MS`: 25, 100, then 400 ms; at most four requests in all, and only
- *    while the pause ends inside the `cleanupTimeoutMs` window, which bounds each request too).
- *    Never two at a time, never one once the statement has settled: every request sent for the
- *    job is over before step 3;
- * 3. an empty statement checks that the backend answers and refreshes the transaction status;
- * 4. only then does the next statement start, and the cancelled caller gets `ctx.err`.
+ * - still queued, or waiting for the client to become idle: it leaves at once, nothing sent;
+ * - running: its cancel cycle (cancel-cycle.ts) stops it in the server; the next statement
+ *   starts, and the caller gets `ctx.err`, only once that cycle is over.
  *
- * A statement may come with a `TimeoutNeed`: right before it is sent, the need may send
- * statements of its own first (`SHOW`/`SET statement_timeout`, see statement-timeout.ts); they
- * belong to the same job, so a cancel meant for the job can only ever land on them or on the
- * statement itself. The lane also remembers the session's `statement_timeout` in force
- * (`inForceMs`), which survives across pool checkouts, and guards the client against a stale
- * value while no wrapper holds it (`enter`/`leave`).
+ * A statement may come with a `TimeoutNeed` (statement-timeout.ts): right before it is sent,
+ * the need may send statements of its own first (`SHOW`/`SET statement_timeout`); they belong
+ * to the same job, so a cancel meant for the job can only ever land on them or on the statement.
  *
- * When a step fails or overruns `cleanupTimeoutMs`, the lane is broken: its `destroy` hook closes
- * the connection and every later statement fails with the reason. Waiting statements whose
- * context ends leave the queue without touching the connection.
+ * Who holds the client (held-connection.ts) registers with `hold`/`unhold`; when a step fails
+ * in a way that leaves the connection untrustworthy, `markBroken` destroys it through its
+ * holders and every later statement fails with the reason. The lane owns no statement_timeout
+ * state: `timeout` belongs to statement-timeout.ts.
  */
 import type { ClientBase, QueryConfig, QueryResult } from 'pg';
-import { Statement, type Sendable } from './query-config.js';
-import { afterFunc, getClock, type Context } from '@ctxkit/core';
-import { cancelTargetOf, sendCancelRequest, type CancelOutcome, type CancelTarget } from './cancel-request.js';
+import { afterFunc, type Context } from '@ctxkit/core';
+import { CancelCycle } from './cancel-cycle.js';
 import { isConnectionFailure } from './errors.js';
-import { outsideTransaction, RESTORE, statementTimeoutSql } from './statement-timeout.js';
+import { clientBusy, whenIdle } from './idle.js';
+import { Statement, type Sendable } from './query-config.js';
+import { ConnectionTimeout } from './statement-timeout.js';
 
 /**
  * @internal What a statement requires of the server-side `statement_timeout` in force when it
@@ -75,56 +66,25 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-/**
- * The pauses before re-sending a CancelRequest (module comment, step 2), each counted from the
- * moment the previous request is over while the statement has still not settled; one entry per
- * re-send, so at most `1 + RESEND_PAUSES_MS.length` requests per cancel.
- *
- * Why these: a signal that did reach the running statement stops it at the backend's next
- * interrupt check (usually well under a millisecond) and its error needs one trip back, so 25 ms
- * lets that answer arrive on loopback and same-site links before anything is re-sent: in the
- * common case no second request is made. A dropped signal (the statement was not there yet)
- * thus costs about 25 ms plus one request, instead of the whole `cleanupTimeoutMs` and the
- * connection. Quadrupling covers a query message that travels longer (a slow or distant link, a
- * loaded server) and a backend slow to act on the signal, without hammering the server's
- * postmaster (each request makes it fork): ~0.5 s of pauses in all, a tenth of the default
- * `cleanupTimeoutMs`; after that the wait is bounded by `cleanupTimeoutMs`, as before.
- */
-const RESEND_PAUSES_MS: readonly number[] = [25, 100, 400];
-
-/** The combined outcome of a job's cancel requests: any 'unknown' wins, then any 'delivered'. */
-function combine(a: CancelOutcome | undefined, b: CancelOutcome): CancelOutcome {
-  if (a === 'unknown' || b === 'unknown') return 'unknown';
-  return a === 'delivered' || b === 'delivered' ? 'delivered' : 'not-sent';
-}
-
-/** @internal The cancel requests of one job's cancel cycle (made only when a cancel is sent). */
-class CancelRequests {
-  /** How many were sent. */
-  sent = 0;
-  /** Whether one is sent and not over yet (at most one at a time). */
-  inFlight = false;
-  /** The pause before the next one, while it runs. */
-  timer: unknown = undefined;
-  constructor(
-    readonly target: CancelTarget,
-    readonly processId: number,
-    readonly secretKey: number,
-    /** End of the cycle's `cleanupTimeoutMs` window (clock time): no request outlives it. */
-    readonly until: number,
-  ) {}
+/** @internal Whoever holds a lane's client; the lane destroys the connection through it. */
+export interface Holder {
+  /** Closes the connection (at most once per hold), with `err` as the reason. */
+  destroy(err: Error): void;
 }
 
 const QUEUED = 0;
 const RUNNING = 1;
 const CANCELLING = 2;
-const PROBING = 3;
 const DONE = 4;
+/** The statement settled with an error; the client's ReadyForQuery is awaited (see idle.ts). */
+const SETTLING = 5;
+/** About to send, waiting for the client to be idle: nothing of the job's is on the wire yet. */
+const IDLE_WAIT = 6;
 
-/** @internal One statement on a lane (fields after `state` are the lane's and the need's). */
+/** @internal One statement on a lane. `pending` and `armed` are its `TimeoutNeed`'s scratch. */
 export class Job {
   state = QUEUED;
-  /** Scratch of the `TimeoutNeed`: what its last step sent. */
+  /** Scratch of the `TimeoutNeed` (statement-timeout.ts): what its last step sent. */
   pending = 0;
   /** Set by the `TimeoutNeed` when the statement runs under a server-side timeout of ours. */
   armed = false;
@@ -132,18 +92,16 @@ export class Job {
   /** What the caller gets once a cancel cycle is over. */
   reason: unknown = undefined;
   settled = false;
-  error: unknown = undefined;
-  /** The combined outcome of the cancel requests over so far (see `combine`). */
-  cancel: CancelOutcome | undefined = undefined;
-  /** The cancel requests, once a cancel is sent. */
-  requests: CancelRequests | undefined = undefined;
-  timer: unknown = undefined;
+  /** The cancel cycle, once the job is cancelled while running. */
+  cycle: CancelCycle | undefined = undefined;
   constructor(
     readonly ctx: Context,
     readonly config: Sendable,
     readonly scope: Scope | undefined,
     readonly cb: Callback,
     readonly need: TimeoutNeed | undefined,
+    /** Whether the lane watches `ctx` itself (else the caller calls `cancel(job)`). */
+    readonly watch: boolean,
   ) {}
 }
 
@@ -151,56 +109,40 @@ export class Job {
 export class Lane {
   /** Set once the connection must not be used again; the reason later statements fail with. */
   broken: Error | undefined = undefined;
-  /** Closes the connection; set by whoever holds the client (pool checkout or wrapClient). */
-  destroy: ((err: Error) => void) | undefined = undefined;
-  /** `SHOW statement_timeout` of the session (text as shown, and ms; 0 = none), once read. */
-  sessionTimeoutText: string | undefined = undefined;
-  sessionTimeoutMs = 0;
-  /**
-   * The session-level statement_timeout in force: undefined = the session's own value (as read
-   * into `sessionTimeoutText`, or not read yet); a number = ms we SET (never above the session's
-   * own); NaN = unknown (a SET whose outcome is not known) — fits nothing, so it is SET again.
-   */
-  inForceMs: number | undefined = undefined;
+  /** The session's statement_timeout, read and written by statement-timeout.ts only. */
+  readonly timeout: ConnectionTimeout;
   private running: Job | undefined = undefined;
   private readonly queue: Job[] = [];
-  /** How many wrapper calls or checkouts hold the client now (see `enter`). */
-  private holders = 0;
-  /** Whether `guardFn` is on the client as its `query` (put there by `leave`). */
-  private guarded = false;
-  /**
-   * The `query` `leave` puts on the client while nobody holds it with a value of ours in force,
-   * and what it was made for: the client's `query` it calls, the session's value it restores.
-   * The next `leave` puts the same function back while both are unchanged (the usual case), so
-   * a wrapped statement does not allocate a guard each time.
-   */
-  private guardFn: ((...args: unknown[]) => unknown) | undefined = undefined;
-  private guardOriginal: unknown = undefined;
-  private guardText: string | undefined = undefined;
+  /** Who holds the client now (pool checkouts, wrapClient calls; see `hold`). */
+  private readonly holders: Holder[] = [];
 
   constructor(
     readonly client: ClientBase,
     public cleanupTimeoutMs: number,
-  ) {}
+  ) {
+    this.timeout = new ConnectionTimeout(client);
+  }
 
   /**
    * Runs `config` (already copied: node-postgres writes into it) when the lane is free and calls
    * `cb` exactly once. When `ctx` ends first, `cb` gets `ctx.err` — at once if still queued,
-   * after the cancel cycle if running. `scope` makes it subject to `interrupt(scope)`; `need`
-   * sets the server-side timeout the statement must run under (see `TimeoutNeed`).
+   * after the cancel cycle if running. With `watch` false the lane does not observe `ctx`: the
+   * caller (an `operation` teardown) calls `cancel(job)` when it ends. `scope` makes the job
+   * subject to `interrupt(scope)`; `need` sets the server-side timeout it must run under.
    */
-  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback, need?: TimeoutNeed): void {
-    const job = new Job(ctx, config, scope, cb, need);
+  exec(ctx: Context, config: Sendable, scope: Scope | undefined, cb: Callback, need?: TimeoutNeed, watch = true): Job {
+    const job = new Job(ctx, config, scope, cb, need, watch);
     if (this.running === undefined && this.queue.length === 0) {
       this.start(job);
     } else {
       this.queue.push(job);
-      job.stopWatch = afterFunc(ctx, () => this.onCtxEnd(job));
+      if (watch) job.stopWatch = afterFunc(ctx, () => this.cancel(job));
       this.pump();
     }
+    return job;
   }
 
-  /** `exec` as a promise. */
+  /** `exec` as a promise (the lane watches `ctx`). */
   run(ctx: Context, config: Sendable, scope: Scope | undefined, need?: TimeoutNeed): Promise<QueryResult> {
     return new Promise((resolve, reject) => {
       this.exec(ctx, config, scope, (err, res) => (err !== undefined ? reject(err) : resolve(res!)), need);
@@ -208,64 +150,38 @@ export class Lane {
   }
 
   /**
-   * A wrapper call or pool checkout starts using the client: removes the guard `leave` put on
-   * it. Every `enter` is paired with one `leave`.
+   * `job`'s context ended: a queued (or not yet sent) job leaves with `ctx.err` at once; a
+   * running one is cancelled in the server; a job that already settled is left alone.
    */
-  enter(): void {
-    this.holders++;
-    this.unguard();
-  }
-
-  private unguard(): void {
-    if (!this.guarded) return;
-    this.guarded = false;
-    const c = this.client as unknown as { query: unknown };
-    if (c.query === this.guardFn) c.query = this.guardOriginal;
-  }
-
-  /**
-   * The last holder is done with the client (it goes back to the pool, or back to its owner's
-   * code). When a statement_timeout of ours is still in force, the client's `query` is guarded
-   * so that whoever uses it next outside this package (plain `pool.query`, `pool.connect`, the
-   * raw client) first gets the session's own value back: the restoring `SET` is queued ahead of
-   * their statement, in the same node-postgres queue. The next wrapped statement removes the
-   * guard instead (`enter`) and decides for itself whether the value in force fits it.
-   */
-  leave(): void {
-    if (--this.holders > 0 || this.guarded || this.broken !== undefined) return;
-    const text = this.sessionTimeoutText;
-    if (this.inForceMs === undefined || text === undefined) return;
-    const c = this.client as unknown as { query: (...args: unknown[]) => unknown };
-    const original = c.query;
-    let fn = this.guardFn;
-    if (fn === undefined || this.guardOriginal !== original || this.guardText !== text) {
-      fn = this.guardFn = this.makeGuard(original, text);
-      this.guardOriginal = original;
-      this.guardText = text;
+  cancel(job: Job): void {
+    if (job.state === QUEUED) {
+      const i = this.queue.indexOf(job);
+      if (i >= 0) this.queue.splice(i, 1);
+      this.abandon(job, job.ctx.err);
+    } else if (job.state === RUNNING) {
+      this.cancelRunning(job, job.ctx.err);
+    } else if (job.state === IDLE_WAIT) {
+      this.drop(job, job.ctx.err);
     }
-    this.guarded = true;
-    c.query = fn;
   }
 
   /**
-   * The guarding `query` of `leave`: removes itself, queues the `SET` back to the session's own
-   * value (`text`, as shown) on `original`, then the caller's statement.
+   * `holder` starts using the client (a pool checkout, a wrapClient call); the statement_timeout
+   * guard comes off. Paired with one `unhold`.
    */
-  private makeGuard(original: (...args: unknown[]) => unknown, text: string): (...args: unknown[]) => unknown {
-    const c = this.client;
-    const restore = statementTimeoutSql('SET', RESTORE, text);
-    return (...args: unknown[]): unknown => {
-      this.unguard();
-      try {
-        original.call(c, restore, (err: unknown) => {
-          // Inside a transaction the SET is undone by a ROLLBACK: then the value is unknown.
-          this.inForceMs = err || !outsideTransaction(this) ? NaN : undefined;
-        });
-      } catch {
-        this.inForceMs = NaN; // the client refuses work; so will the caller's statement
-      }
-      return original.apply(c, args);
-    };
+  hold(holder: Holder): void {
+    this.holders.push(holder);
+    this.timeout.unguard();
+  }
+
+  /**
+   * `holder` is done with the client. When nobody holds it any more and it went back healthy
+   * (`healthy`), the statement_timeout guard goes on (statement-timeout.ts, point 3).
+   */
+  unhold(holder: Holder, healthy: boolean): void {
+    const i = this.holders.indexOf(holder);
+    if (i >= 0) this.holders.splice(i, 1);
+    if (this.holders.length === 0 && healthy && this.broken === undefined) this.timeout.guard(this.cleanupTimeoutMs);
   }
 
   /**
@@ -283,14 +199,25 @@ export class Lane {
       }
     }
     const r = this.running;
-    if (r !== undefined && r.state === RUNNING && within(r.scope, scope)) this.cancelRunning(r, err);
+    if (r === undefined || !within(r.scope, scope)) return;
+    if (r.state === RUNNING) this.cancelRunning(r, err);
+    else if (r.state === IDLE_WAIT) this.drop(r, err);
   }
 
-  /** Marks the connection unusable (first reason wins) and closes it through `destroy`. */
+  /** Marks the connection unusable (first reason wins) and destroys it through its holders. */
   markBroken(err: Error): void {
     if (this.broken !== undefined) return;
     this.broken = err;
-    this.destroy?.(err);
+    for (const h of this.holders.slice()) h.destroy(err);
+  }
+
+  /** The running job, still waiting to be sent (`IDLE_WAIT`), leaves the lane with `err`. */
+  private drop(job: Job, err: unknown): void {
+    job.state = DONE;
+    job.stopWatch?.();
+    this.running = undefined;
+    this.pump();
+    job.cb(err, undefined, false);
   }
 
   private abandon(job: Job, err: unknown): void {
@@ -309,12 +236,26 @@ export class Lane {
     if (ended !== undefined) return this.abandon(job, ended);
     job.state = RUNNING;
     this.running = job;
-    job.stopWatch ??= afterFunc(job.ctx, () => this.onCtxEnd(job));
+    if (job.watch) job.stopWatch ??= afterFunc(job.ctx, () => this.cancel(job));
     this.send(job);
   }
 
-  /** Sends the job's next step (see `TimeoutNeed`), or its statement. */
+  /**
+   * Sends the job's next step (see `TimeoutNeed`), or its statement — only to an idle client
+   * (a statement sent on the raw client, or the guard's `SET`, may still be running).
+   */
   private send(job: Job): void {
+    if (clientBusy(this.client)) {
+      job.state = IDLE_WAIT;
+      whenIdle(this.client, this.cleanupTimeoutMs, (err) => {
+        if (job.state !== IDLE_WAIT) return; // its context ended meanwhile: it left (see `drop`)
+        job.state = RUNNING;
+        if (err !== undefined) this.markBroken(err);
+        if (this.broken !== undefined) return this.onSettled(job, this.broken, undefined);
+        this.send(job);
+      });
+      return;
+    }
     try {
       const step = job.need?.step(this, job);
       if (step !== undefined) {
@@ -338,34 +279,34 @@ export class Lane {
     if (job.state === RUNNING) this.send(job);
   }
 
-  private onCtxEnd(job: Job): void {
-    if (job.state === QUEUED) {
-      const i = this.queue.indexOf(job);
-      if (i >= 0) this.queue.splice(i, 1);
-      this.abandon(job, job.ctx.err);
-    } else if (job.state === RUNNING) {
-      this.cancelRunning(job, job.ctx.err);
-    }
-  }
-
   private onSettled(job: Job, err: unknown, res: QueryResult | undefined): void {
     if (job.settled) return;
     job.settled = true;
     const error = err ?? undefined;
-    if (job.state === CANCELLING) {
-      job.error = error;
-      this.stopResending(job); // a request still in flight is waited for (cancelProgress)
-      this.cancelProgress(job);
-      return;
-    }
+    if (job.state === CANCELLING) return job.cycle!.statementSettled(error);
     if (job.state !== RUNNING) return;
-    job.state = DONE;
     job.stopWatch?.();
     if (error !== undefined && isConnectionFailure(error, this.client)) this.markBroken(asError(error));
-    this.running = undefined;
     // The context ended before the result arrived (no cancel was needed): the caller stopped
     // waiting, so it gets ctx.err, as everywhere else.
     const ended = job.ctx.err;
+    if (this.broken === undefined && clientBusy(this.client)) {
+      // An error arrives before its ReadyForQuery: nothing more is sent, and the caller (who may
+      // release the connection to a pool) hears nothing, until the client is idle.
+      job.state = SETTLING;
+      whenIdle(this.client, this.cleanupTimeoutMs, (e) => {
+        if (e !== undefined) this.markBroken(e);
+        this.complete(job, error, res, ended);
+      });
+      return;
+    }
+    this.complete(job, error, res, ended);
+  }
+
+  /** A job that was not cancelled is over: the next one starts, then its caller hears. */
+  private complete(job: Job, error: unknown, res: QueryResult | undefined, ended: unknown): void {
+    job.state = DONE;
+    this.running = undefined;
     this.pump();
     if (ended !== undefined) job.cb(ended, undefined, true);
     else if (error !== undefined && job.need !== undefined) job.cb(job.need.mapError(this, job, error), undefined, true);
@@ -376,120 +317,12 @@ export class Lane {
     job.state = CANCELLING;
     job.reason = reason;
     job.stopWatch?.();
-    const clock = getClock();
-    job.timer = clock.setTimer(() => this.cancelOverdue(job), this.cleanupTimeoutMs, false);
-    const c = this.client as { processID?: unknown; secretKey?: unknown };
-    const target = cancelTargetOf(this.client);
-    if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number' || target === undefined) {
-      // No way to reach the backend's cancel key: closing the connection is the only way to stop it.
-      job.cancel = 'not-sent';
-      this.markBroken(
-        new Error('@ctxkit/pg: no backend key data to send a cancel request; the connection was closed to stop the statement'),
-      );
-      return;
-    }
-    const r = new CancelRequests(target, c.processID, c.secretKey, clock.now() + this.cleanupTimeoutMs);
-    job.requests = r;
-    this.sendCancel(job, r, this.cleanupTimeoutMs);
-  }
-
-  /**
-   * Sends one cancel request of `job` (none other in flight), over within `timeoutMs`. Once it is
-   * over and the statement has still not settled, the next one is scheduled (module comment,
-   * step 2).
-   */
-  private sendCancel(job: Job, r: CancelRequests, timeoutMs: number): void {
-    r.sent++;
-    r.inFlight = true;
-    sendCancelRequest(r.target, r.processId, r.secretKey, timeoutMs, (outcome) => {
-      r.inFlight = false;
-      job.cancel = combine(job.cancel, outcome);
-      if (job.state === CANCELLING && !job.settled) this.scheduleResend(job, r);
-      this.cancelProgress(job);
-    });
-  }
-
-  /** Arms the pause before the next request, if one is left and it ends inside the window. */
-  private scheduleResend(job: Job, r: CancelRequests): void {
-    const pause = RESEND_PAUSES_MS[r.sent - 1];
-    if (pause === undefined) return;
-    const clock = getClock();
-    if (clock.now() + pause >= r.until) return;
-    r.timer = clock.setTimer(
-      () => {
-        r.timer = undefined;
-        if (job.state !== CANCELLING || job.settled || r.inFlight) return;
-        const left = r.until - clock.now();
-        if (left > 0) this.sendCancel(job, r, left);
-      },
-      pause,
-      false,
-    );
-  }
-
-  /** No more cancel requests for `job` (one in flight, if any, still runs to its end). */
-  private stopResending(job: Job): void {
-    const r = job.requests;
-    if (r === undefined || r.timer === undefined) return;
-    getClock().clearTimer(r.timer);
-    r.timer = undefined;
-  }
-
-  /**
-   * Step 2 → 3 of the cancel cycle, once both the statement and every cancel request sent for it
-   * are over.
-   */
-  private cancelProgress(job: Job): void {
-    if (job.state !== CANCELLING || !job.settled || job.cancel === undefined || job.requests?.inFlight === true) return;
-    const clock = getClock();
-    clock.clearTimer(job.timer);
-    if (job.cancel === 'unknown') {
-      this.markBroken(
-        new Error(
-          '@ctxkit/pg: the server did not confirm a cancel request; the connection was closed so the cancel cannot hit a later statement',
-        ),
-      );
-    }
-    if (job.error !== undefined && isConnectionFailure(job.error, this.client)) this.markBroken(asError(job.error));
-    if (this.broken !== undefined) return this.finishCancelled(job);
-    job.state = PROBING;
-    let answered = false;
-    const timer = clock.setTimer(
-      () => {
-        if (answered) return;
-        answered = true;
-        this.markBroken(new Error('@ctxkit/pg: the connection did not answer a health check after a cancel; it was closed'));
-        this.finishCancelled(job);
-      },
-      this.cleanupTimeoutMs,
-      false,
-    );
-    try {
-      this.client.query('', (err: unknown) => {
-        if (answered) return;
-        answered = true;
-        clock.clearTimer(timer);
-        if (err) this.markBroken(asError(err));
-        this.finishCancelled(job);
-      });
-    } catch (err) {
-      answered = true;
-      clock.clearTimer(timer);
-      this.markBroken(asError(err));
-      this.finishCancelled(job);
-    }
-  }
-
-  private cancelOverdue(job: Job): void {
-    if (job.state !== CANCELLING) return;
-    this.markBroken(
-      new Error(`@ctxkit/pg: a cancelled statement did not stop within ${this.cleanupTimeoutMs} ms; the connection was closed`),
-    );
-    this.finishCancelled(job);
+    const cycle = new CancelCycle(this, this.cleanupTimeoutMs, () => this.finishCancelled(job));
+    job.cycle = cycle;
+    cycle.start();
   }
 
   private finishCancelled(job: Job): void {
-    this.stopResending(job);
     job.state = DONE;
     this.running = undefined;
     this.pump();

@@ -1,13 +1,17 @@
-/** `wrapPool`: a pg.Pool whose every checkout, statement and transaction obeys a context. */
+/**
+ * `wrapPool`: a pg.Pool whose every checkout, statement and transaction obeys a context. A thin
+ * user of the pieces: core's `operation` (fail fast, hooks, settle once), held-connection.ts
+ * (checkout, release or destroy), lane.ts (the statement queue), transaction.ts.
+ */
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import { startOperation, type Context } from '@ctxkit/core';
+import { operation, type Context, type OperationSettle } from '@ctxkit/core';
 import { acquire } from './checkout.js';
-import { txStatus } from './errors.js';
-import { laneOf, type Lane } from './lane.js';
+import { checkout, HeldConnection } from './held-connection.js';
+import type { Job, Lane } from './lane.js';
 import { resolveOptions, type PgOptions, type ResolvedOptions } from './options.js';
-import { beginQuery, type Queryable } from './query-config.js';
+import { toConfig, UNTIL_SETTLED, type Queryable, type Sendable } from './query-config.js';
 import { SessionTimeout } from './statement-timeout.js';
-import { beginSql, runTransaction, type TransactionOptions, type Tx } from './transaction.js';
+import { beginSql, runOperation, runTransaction, type TransactionOptions, type Tx } from './transaction.js';
 
 /**
  * A pg.Pool bound to contexts. Every method takes `ctx` first and:
@@ -35,46 +39,53 @@ export interface Db extends Queryable {
 }
 
 /**
- * Holds a checked-out client: listens for its 'error' event (a connection that dies while we hold
- * it must not crash the process) and releases it exactly once, destroying it when its lane broke
- * or it is not idle.
+ * One `db.query`: the teardown of its operation. While a connection is awaited, a cancel leaves
+ * the pool's queue and the operation rejects with `ctx.err` at once; once the statement is on
+ * the connection's queue, a cancel goes to the queue (which stops it in the server) and the
+ * operation settles when the queue reports.
  */
-class Checkout {
-  readonly lane: Lane;
-  private released = false;
-  private readonly onError: (err: Error) => void;
+class PoolQuery {
+  private job: Job | undefined = undefined;
+  private lane: Lane | undefined = undefined;
+  private readonly giveUp: () => boolean;
 
   constructor(
-    readonly client: PoolClient,
-    o: ResolvedOptions,
+    pool: Pool,
+    private readonly ctx: Context,
+    private readonly config: Sendable,
+    private readonly need: SessionTimeout,
+    private readonly o: ResolvedOptions,
+    private readonly settle: OperationSettle<QueryResult>,
   ) {
-    const lane = (this.lane = laneOf(client, o.cleanupTimeoutMs));
-    this.onError = (err) => lane.markBroken(err);
-    client.on('error', this.onError);
-    lane.destroy = (err) => this.release(err);
-    lane.enter();
+    this.giveUp = acquire(pool, (err, client) => this.onClient(err, client));
   }
 
-  /** Back to the pool if the connection is healthy and idle, else destroyed. */
-  finish(): void {
-    const broken = this.lane.broken;
-    if (broken !== undefined) return this.release(broken);
-    // After a successful statement the status is fresh; after a failed one it is the previous
-    // (idle) status — node-postgres reports errors before ReadyForQuery.
-    const status = txStatus(this.client);
-    if (status === 'T' || status === 'E') {
-      return this.release(new Error('@ctxkit/pg: connection left inside a transaction; destroyed'));
+  private onClient(err: unknown, client: PoolClient | undefined): void {
+    if (err !== undefined) return this.settle.reject(err);
+    const held = new HeldConnection(client!, this.o, true);
+    this.lane = held.lane;
+    // The server-side timeout (if any) is set, or kept, right before the statement starts.
+    this.job = held.lane.exec(
+      this.ctx,
+      this.config,
+      undefined,
+      (e, res) => {
+        held.release();
+        if (e !== undefined) this.settle.reject(e);
+        else this.settle.resolve(res!);
+      },
+      this.need,
+      false,
+    );
+  }
+
+  cancel(): PromiseLike<never> | undefined {
+    if (this.job === undefined) {
+      this.giveUp();
+      return undefined;
     }
-    this.release(undefined);
-  }
-
-  release(err: Error | undefined): void {
-    if (this.released) return;
-    this.released = true;
-    this.client.removeListener('error', this.onError);
-    this.lane.destroy = undefined;
-    if (err === undefined) this.lane.leave(); // guards a statement_timeout of ours against plain pool users
-    this.client.release(err);
+    this.lane!.cancel(this.job);
+    return UNTIL_SETTLED;
   }
 }
 
@@ -95,67 +106,25 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
   const o = resolveOptions(options, 'wrapPool');
   const need = new SessionTimeout(o);
 
-  function checkout(ctx: Context): Promise<Checkout> {
-    return new Promise((resolve, reject) => {
-      acquire(pool, ctx, (err, client) => (err !== undefined ? reject(err) : resolve(new Checkout(client!, o))));
-    });
-  }
-
   function query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
-    const begun = beginQuery(ctx, 'db.query', text, values);
-    if (begun instanceof Promise) return begun;
-    const { op, config } = begun;
-    return new Promise((resolve, reject) => {
-      acquire(pool, ctx, (err, client) => {
-        if (err !== undefined) {
-          op.end(err);
-          return reject(err);
-        }
-        const co = new Checkout(client!, o);
-        const deliver = (e: unknown, res: QueryResult | undefined): void => {
-          if (e !== undefined) {
-            op.end(e);
-            reject(e);
-          } else {
-            op.end();
-            resolve(res);
-          }
-        };
-        // The server-side timeout (if any) is set, or kept, right before the statement starts.
-        co.lane.exec(
-          ctx,
-          config,
-          undefined,
-          (e, res) => {
-            co.finish();
-            deliver(e, res);
-          },
-          need,
-        );
-      });
-    });
+    return operation<QueryResult>(
+      ctx,
+      'pg.query',
+      (settle) => new PoolQuery(pool, ctx, toConfig('db.query', text, values), need, o, settle),
+    );
   }
 
-  async function transaction<T>(ctx: Context, fn: (tx: Tx) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
-    const op = startOperation(ctx, 'pg.transaction');
-    try {
-      const ended = ctx.err;
-      if (ended !== undefined) throw ended;
+  function transaction<T>(ctx: Context, fn: (tx: Tx) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    return runOperation(ctx, 'pg.transaction', async () => {
       if (typeof fn !== 'function') throw new TypeError(`db.transaction: fn must be a function, got ${typeof fn}`);
       const begin = beginSql(options);
-      const co = await checkout(ctx);
-      let value: T;
+      const held = await checkout(pool, ctx, o);
       try {
-        value = await runTransaction(co.lane, ctx, fn, begin, o);
+        return await runTransaction(held.lane, ctx, fn, begin, o);
       } finally {
-        co.finish();
+        held.release();
       }
-      op.end();
-      return value;
-    } catch (e) {
-      op.end(e);
-      throw e;
-    }
+    });
   }
 
   return { pool, query, transaction } as Db;

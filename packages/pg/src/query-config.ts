@@ -1,6 +1,6 @@
 /** The query method's signature, shared by pools, clients, transactions and savepoints. */
 import type { QueryArrayConfig, QueryArrayResult, QueryConfig, QueryConfigValues, QueryResult, QueryResultRow } from 'pg';
-import { startOperation, type Context, type OperationHandle } from '@ctxkit/core';
+import type { Context } from '@ctxkit/core';
 
 /**
  * Something that runs one SQL statement under a context — node-postgres's `query`, with the
@@ -80,29 +80,15 @@ export function toConfig(fn: string, text: unknown, values: unknown): Sendable {
   throw new TypeError(`${fn}: query must be SQL text or a query config object, got ${describe(text)}`);
 }
 
-/** @internal A statement accepted for sending: its operation report and its config. */
-export interface Begun {
-  op: OperationHandle;
-  config: Sendable;
-}
-
 /**
- * @internal The start every `query` shares: reports the operation under `ctx` (before anything
- * else, so tools see work attempted on an ended context), then fails fast with `ctx.err` when
- * `ctx` has ended, or with the `TypeError` of a malformed query — returning the rejected promise
- * to hand back, after ending the report. Otherwise returns what to send.
+ * @internal What an `operation` teardown's `cancel` returns when the work itself delivers the
+ * outcome after a cancel (the statement queue rejects with `ctx.err` once the statement has
+ * stopped): a thenable that never settles, so the operation stays pending until the work
+ * settles. Shared, and it registers nothing: nothing is allocated or retained per call.
  */
-export function beginQuery(ctx: Context, fn: string, text: unknown, values: unknown): Begun | Promise<never> {
-  const op = startOperation(ctx, 'pg.query');
-  const ended = ctx.err;
-  if (ended !== undefined) {
-    op.end(ended);
-    return Promise.reject(ended);
-  }
-  try {
-    return { op, config: toConfig(fn, text, values) };
-  } catch (e) {
-    op.end(e);
-    return Promise.reject(e);
-  }
-}
+export const UNTIL_SETTLED: PromiseLike<never> = {
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose; a shared never-settling Promise would keep every reaction registered on it forever
+  then(): PromiseLike<never> {
+    return UNTIL_SETTLED;
+  },
+};

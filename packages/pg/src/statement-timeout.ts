@@ -1,116 +1,154 @@
 /**
- * Turning a context's remaining budget into a server-side `statement_timeout`, without a round
- * trip per statement.
+ * The server-side `statement_timeout`: the one module that decides it, sends it and remembers
+ * it. A newcomer looking for "who guarantees that a statement with no deadline never runs under
+ * our `statement_timeout`" finds every piece here (the rules themselves, pure, in
+ * timeout-plan.ts):
  *
- * The lane remembers the value in force in the session (`Lane.inForceMs`; inside a transaction
- * the transaction's own, set with `SET LOCAL`). A statement with remaining budget R may run
- * under any value T with R + margin ≤ T ≤ R + margin + slack (slack = max(ratio × R, ms)):
- * when the value in force fits, the statement goes alone; otherwise one `SET` precedes it and
- * stays in force afterwards (recorded, never set back), so the next statements with similar
- * budgets — the usual case: every request of a service has the same budget — send nothing
- * extra. A statement without a deadline needs the session's own value back first. This process
- * still cancels at the deadline itself (CancelRequest); the server's timeout is the backstop for
- * when it cannot (it died, or its event loop is stuck), so a bounded slack is harmless.
+ * 1. Before each wrapped statement outside a transaction (`SessionTimeout`) or inside one
+ *    (`TxTimeout`), right before it is sent, `planTimeout` decides from the value in force:
+ *    keep it, `SET` one that fits the statement's window, or `SET` the session's own value back
+ *    (a statement without a deadline while a value of ours is in force).
+ * 2. At BEGIN (`beginWithTimeout`): `SET LOCAL` in the same message when the transaction's
+ *    deadline does not fit the connection's value, or the session's own value back when the
+ *    transaction has none; a savepoint rolled back restores the value recorded before it
+ *    (`TxTimeoutState.mark`/`restore`), since its `SET LOCAL` was undone with it.
+ * 3. While no wrapper holds the connection (`ConnectionTimeout.guard`): whoever uses the client
+ *    next outside this package first gets the session's own value back.
  *
  * Invariants: a statement never runs under a value below R + margin (unless the session's own
  * configured `statement_timeout` is stricter: that one is never raised), nor above
- * R + margin + slack; a statement without a deadline never runs under a value of ours; a
- * client whose session holds a value of ours is guarded while no wrapper holds it (see
- * `Lane.leave`), so plain node-postgres use of a pooled connection gets the session's own value.
+ * R + margin + slack; a statement without a deadline never runs under a value of ours. The
+ * values recorded here (`ConnectionTimeout`, `TxTimeoutState`) are read and written by this
+ * module only; the statement queue (lane.ts) merely calls the `TimeoutNeed` hooks and the guard.
  */
-import type { QueryResult } from 'pg';
+import type { ClientBase, QueryResult } from 'pg';
 import { DeadlineExceededError, remaining, type Context } from '@ctxkit/core';
 import { isQueryCanceled, txStatus } from './errors.js';
+import { whenIdle } from './idle.js';
 import type { Job, Lane, Scope, TimeoutNeed } from './lane.js';
-import { sql } from './query-config.js';
 import type { ResolvedOptions } from './options.js';
-
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Parses what `SHOW statement_timeout` prints ('0', '250ms', '30s', '5min', '1h', '1d') into
- * milliseconds; 0 means "no timeout". Returns `undefined` for anything else.
- */
-export function parseStatementTimeout(shown: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(shown);
-  if (m === null) return undefined;
-  const unit = m[2]!.toLowerCase() || 'ms';
-  const factor = UNIT_MS[unit];
-  return factor === undefined ? undefined : Number(m[1]) * factor;
-}
-
-/** A SQL string literal (standard_conforming_strings on, the default since PostgreSQL 9.1). */
-function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
+import { sql } from './query-config.js';
+import { KEEP, RESTORE, parseStatementTimeout, planTimeout, statementTimeoutSql } from './timeout-plan.js';
 
 /**
- * The largest statement_timeout PostgreSQL accepts (INT_MAX milliseconds): the server's limit, not
- * ctxkit's budget ceiling (core's `MAX_BUDGET_MS`), though the two are the same number today.
+ * @internal Whether the session of `client` is outside any transaction, as far as node-postgres
+ * knows (a client that has just connected reports null until its first statement).
  */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
-/** `planTimeout`: the value in force fits the statement; send nothing. */
-export const KEEP = -1;
-/** `planTimeout`: the session's own value must be in force; send a `SET` back to it. */
-export const RESTORE = -2;
-
-/**
- * @internal The statement that puts a `statement_timeout` in force: `verb` is `SET` (the
- * session's value) or `SET LOCAL` (the transaction's); `p` is the milliseconds to set, or
- * `RESTORE` for the session's own value, given as `SHOW statement_timeout` printed it
- * (`sessionText`, sent as a quoted literal, its unit included).
- */
-export function statementTimeoutSql(verb: 'SET' | 'SET LOCAL', p: number, sessionText: string | undefined): string {
-  return `${verb} statement_timeout = ${p === RESTORE ? quoteLiteral(sessionText!) : p}`;
-}
-
-/**
- * What must happen to the statement_timeout in force before a statement runs. `inForce`:
- * undefined = the session's own value (`sessionMs`, 0 = none), else the ms we set (NaN =
- * unknown). `r`: the statement's remaining budget in ms, undefined without a deadline. Returns
- * `KEEP`, `RESTORE`, or the ms to `SET` (the middle of the window, so that statements with
- * somewhat larger and somewhat smaller budgets both fit it; capped at the session's own value).
- */
-export function planTimeout(inForce: number | undefined, sessionMs: number, r: number | undefined, o: ResolvedOptions): number {
-  if (r === undefined) return inForce === undefined ? KEEP : RESTORE;
-  const lo = Math.max(1, Math.ceil(r + o.marginMs));
-  // Beyond what statement_timeout can hold (~24.8 days) the budget bounds nothing: as no deadline.
-  if (lo > MAX_TIMEOUT_MS) return inForce === undefined ? KEEP : RESTORE;
-  const session = sessionMs === 0 ? Infinity : sessionMs;
-  // A session limit at least as strict as the budget wins: it is never raised.
-  if (session <= lo) return inForce === undefined || inForce === session ? KEEP : RESTORE;
-  const slack = Math.floor(Math.max(o.slackRatio * Math.max(r, 0), o.slackMs));
-  const hi = Math.min(lo + slack, session, MAX_TIMEOUT_MS);
-  const current = inForce === undefined ? session : inForce; // NaN fits nothing
-  if (current >= lo && current <= hi) return KEEP;
-  const target = Math.min(lo + Math.floor(slack / 2), hi);
-  return target >= session ? RESTORE : target;
-}
-
-/**
- * @internal Whether the session is outside any transaction, as far as node-postgres knows (a
- * client that has just connected reports null until its first statement).
- */
-export function outsideTransaction(lane: Lane): boolean {
-  const s = txStatus(lane.client);
+export function outsideTransaction(client: object): boolean {
+  const s = txStatus(client);
   return s !== 'T' && s !== 'E';
 }
 
-/** Stores what `SHOW statement_timeout` returned as the session's own value. */
-function storeSessionTimeout(lane: Lane, res: QueryResult | undefined): void {
-  const text = String((res?.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
-  lane.sessionTimeoutText = text;
-  lane.sessionTimeoutMs = parseStatementTimeout(text) ?? 0;
-}
-
 /**
- * Reads the session's statement_timeout into `lane` (once per connection). Rejects like any
- * statement run under `ctx`.
+ * @internal What one connection's session holds, kept for the connection's life (across pool
+ * checkouts; one per lane), and the guard that protects plain node-postgres users from a value
+ * of ours.
  */
-export async function readSessionTimeout(lane: Lane, ctx: Context, scope: Scope | undefined): Promise<void> {
-  if (lane.sessionTimeoutText !== undefined) return;
-  storeSessionTimeout(lane, await lane.run(ctx, sql('SHOW statement_timeout'), scope));
+export class ConnectionTimeout {
+  /** `SHOW statement_timeout` of the session (text as shown, and ms; 0 = none), once read. */
+  sessionText: string | undefined = undefined;
+  sessionMs = 0;
+  /**
+   * The session-level statement_timeout in force: undefined = the session's own value (as read
+   * into `sessionText`, or not read yet); a number = ms we SET (never above the session's own);
+   * NaN = unknown (a SET whose outcome is not known) — fits nothing, so it is SET again.
+   */
+  inForceMs: number | undefined = undefined;
+  /** Whether `guardFn` is on the client as its `query` (put there by `guard`). */
+  private guarded = false;
+  /**
+   * The `query` `guard` puts on the client while nobody holds it with a value of ours in force,
+   * and what it was made for: the client's `query` it calls, the session's value it restores.
+   * The next `guard` puts the same function back while both are unchanged (the usual case), so
+   * a wrapped statement does not allocate a guard each time.
+   */
+  private guardFn: ((...args: unknown[]) => unknown) | undefined = undefined;
+  private guardOriginal: unknown = undefined;
+  private guardText: string | undefined = undefined;
+  /** Calls made on the guarded client while its restoring `SET` runs (see `makeGuard`). */
+  private deferred: (() => void)[] | undefined = undefined;
+  private cleanupTimeoutMs = 5000;
+
+  constructor(private readonly client: ClientBase) {}
+
+  /** Stores what `SHOW statement_timeout` returned as the session's own value. */
+  storeSession(res: QueryResult | undefined): void {
+    const text = String((res?.rows[0] as Record<string, unknown> | undefined)?.['statement_timeout'] ?? '0');
+    this.sessionText = text;
+    this.sessionMs = parseStatementTimeout(text) ?? 0;
+  }
+
+  /**
+   * A wrapper call or pool checkout starts using the client: removes the guard `guard` put on
+   * it; the wrapped statements decide for themselves (point 1 of the module comment).
+   */
+  unguard(): void {
+    if (!this.guarded) return;
+    this.guarded = false;
+    const c = this.client as unknown as { query: unknown };
+    if (c.query === this.guardFn) c.query = this.guardOriginal;
+  }
+
+  /**
+   * The last holder is done with the client (it goes back to the pool, or back to its owner's
+   * code; the lane calls this, unless the connection is broken). When a statement_timeout of ours is still in force, the client's `query` is guarded
+   * so that whoever uses it next outside this package (plain `pool.query`, `pool.connect`, the
+   * raw client) first gets the session's own value back: the restoring `SET` runs before their
+   * statement, which waits for it (see `makeGuard`). The next wrapped statement removes the
+   * guard instead (`unguard`) and decides for itself whether the value in force fits it.
+   */
+  guard(cleanupTimeoutMs: number): void {
+    this.cleanupTimeoutMs = cleanupTimeoutMs;
+    if (this.guarded) return;
+    const text = this.sessionText;
+    if (this.inForceMs === undefined || text === undefined) return;
+    const c = this.client as unknown as { query: (...args: unknown[]) => unknown };
+    const original = c.query;
+    let fn = this.guardFn;
+    if (fn === undefined || this.guardOriginal !== original || this.guardText !== text) {
+      fn = this.guardFn = this.makeGuard(original, text);
+      this.guardOriginal = original;
+      this.guardText = text;
+    }
+    this.guarded = true;
+    c.query = fn;
+  }
+
+  /**
+   * The guarding `query` of `guard`. Its first call sends the `SET` back to the session's own
+   * value (`text`, as shown) on `original`, alone; that call and every later one wait (in call
+   * order, each answered as node-postgres would: the submittable, undefined with a callback,
+   * else a promise) until the `SET` is over and the client idle, then go to `original` and the
+   * guard removes itself. So the caller's statements never queue behind ours in node-postgres.
+   */
+  private makeGuard(original: (...args: unknown[]) => unknown, text: string): (...args: unknown[]) => unknown {
+    const c = this.client;
+    const restore = statementTimeoutSql('SET', RESTORE, text);
+    const flush = (): void => {
+      const calls = this.deferred ?? [];
+      this.deferred = undefined;
+      this.unguard();
+      for (const call of calls) call();
+    };
+    return (...args: unknown[]): unknown => {
+      if (args[0] == null) return original.apply(c, args); // node-postgres's own TypeError
+      if (this.deferred !== undefined) return defer(this.deferred, original, c, args);
+      const calls: (() => void)[] = [];
+      this.deferred = calls;
+      const answer = defer(calls, original, c, args);
+      try {
+        original.call(c, restore, (err: unknown) => {
+          // Inside a transaction the SET is undone by a ROLLBACK: then the value is unknown.
+          this.inForceMs = err || !outsideTransaction(c) ? NaN : undefined;
+          whenIdle(c, this.cleanupTimeoutMs, flush);
+        });
+      } catch {
+        this.inForceMs = NaN; // the client refuses work; so will the caller's statements
+        flush();
+      }
+      return answer;
+    };
+  }
 }
 
 /**
@@ -156,23 +194,23 @@ export abstract class TimeoutPlanner implements TimeoutNeed {
     const inForce = this.inForce(lane, job);
     if (r === undefined && inForce === undefined) return undefined; // the common no-deadline path
     if (!this.applies(lane)) return undefined;
-    if (r !== undefined && lane.sessionTimeoutText === undefined) {
+    if (r !== undefined && lane.timeout.sessionText === undefined) {
       job.pending = SHOW;
       return 'SHOW statement_timeout';
     }
-    const p = planTimeout(inForce, lane.sessionTimeoutMs, r, this.o(job));
+    const p = planTimeout(inForce, lane.timeout.sessionMs, r, this.o(job));
     if (p === KEEP) {
       job.armed = r !== undefined && inForce !== undefined;
       return undefined;
     }
     job.pending = p;
-    return statementTimeoutSql(this.verb, p, lane.sessionTimeoutText);
+    return statementTimeoutSql(this.verb, p, lane.timeout.sessionText);
   }
 
   stepDone(lane: Lane, job: Job, err: unknown, res: QueryResult | undefined): void {
     const p = job.pending;
     if (p === SHOW) {
-      if (err === undefined) storeSessionTimeout(lane, res);
+      if (err === undefined) lane.timeout.storeSession(res);
       job.pending = NONE;
       return;
     }
@@ -207,16 +245,137 @@ export class SessionTimeout extends TimeoutPlanner {
     return this.options.serverTimeout && job.ctx.deadline !== undefined ? remaining(job.ctx) : undefined;
   }
   protected inForce(lane: Lane): number | undefined {
-    return lane.inForceMs;
+    return lane.timeout.inForceMs;
   }
   protected record(lane: Lane, _job: Job, v: number | undefined): void {
     // A session-level SET that ran inside a transaction is undone by ROLLBACK: unknown then.
-    lane.inForceMs = outsideTransaction(lane) ? v : NaN;
+    lane.timeout.inForceMs = outsideTransaction(lane.client) ? v : NaN;
   }
   protected applies(lane: Lane): boolean {
-    return outsideTransaction(lane);
+    return outsideTransaction(lane.client);
   }
   protected contexts(job: Job): Context[] {
     return [job.ctx];
   }
+}
+
+/**
+ * @internal The statement_timeout in force in one transaction: undefined = the session's own
+ * value, else ms of ours (set with SET LOCAL, or a session-level value of ours inherited at
+ * BEGIN; NaN = unknown). SET LOCAL ends with the transaction, so the connection's session-level
+ * value is intact afterwards.
+ */
+export class TxTimeoutState {
+  inForceMs: number | undefined;
+  constructor(
+    readonly o: ResolvedOptions,
+    conn: ConnectionTimeout,
+  ) {
+    this.inForceMs = conn.inForceMs;
+  }
+  /** The value to come back to if a savepoint opened now is rolled back. */
+  mark(): number | undefined {
+    return this.inForceMs;
+  }
+  /** A savepoint was rolled back: its `SET LOCAL`s were undone with it. */
+  restore(mark: number | undefined): void {
+    this.inForceMs = mark;
+  }
+}
+
+/** @internal A transaction or savepoint as `TxTimeout` sees it (transaction.ts's scopes). */
+export interface TimeoutScope extends Scope {
+  readonly ctx: Context;
+  readonly parent: TimeoutScope | undefined;
+  readonly timeout: TxTimeoutState;
+}
+
+/**
+ * The server-side timeout of statements in a transaction: the smallest remaining budget among
+ * the statement's context and those of its transaction and savepoints, as `SET LOCAL`, kept for
+ * the next statements it fits.
+ */
+class TxTimeout extends TimeoutPlanner {
+  protected readonly verb = 'SET LOCAL';
+  protected o(job: Job): ResolvedOptions {
+    return (job.scope as TimeoutScope).timeout.o;
+  }
+  protected budget(job: Job): number | undefined {
+    const scope = job.scope as TimeoutScope;
+    if (!scope.timeout.o.serverTimeout) return undefined;
+    let min = job.ctx.deadline === undefined ? Infinity : remaining(job.ctx);
+    for (let s: TimeoutScope | undefined = scope; s !== undefined; s = s.parent) {
+      if (s.ctx.deadline !== undefined) min = Math.min(min, remaining(s.ctx));
+    }
+    return min === Infinity ? undefined : min;
+  }
+  protected inForce(_lane: Lane, job: Job): number | undefined {
+    return (job.scope as TimeoutScope).timeout.inForceMs;
+  }
+  protected record(_lane: Lane, job: Job, v: number | undefined): void {
+    (job.scope as TimeoutScope).timeout.inForceMs = v;
+  }
+  protected applies(): boolean {
+    return true;
+  }
+  protected contexts(job: Job): Context[] {
+    const out = [job.ctx];
+    for (let s: TimeoutScope | undefined = job.scope as TimeoutScope; s !== undefined; s = s.parent) out.push(s.ctx);
+    return out;
+  }
+}
+
+/** @internal The `TimeoutNeed` of every statement in a transaction (the state is the scope's). */
+export const TX_TIMEOUT: TimeoutNeed = new TxTimeout();
+
+/**
+ * @internal The BEGIN statement of a transaction about to start on `lane` under `ctx`, with the
+ * `SET LOCAL statement_timeout` it needs appended (no round trip), recording it in `state`:
+ * kept when the connection's value fits the transaction's deadline; the session's own value
+ * back when the transaction has none but a value of ours is in force. Reads the session's value
+ * first (once per connection) when there is a deadline; rejects like any statement under `ctx`.
+ */
+export async function beginWithTimeout(lane: Lane, ctx: Context, begin: string, state: TxTimeoutState): Promise<string> {
+  const conn = lane.timeout;
+  const o = state.o;
+  const deadline = o.serverTimeout && ctx.deadline !== undefined;
+  if (!deadline && conn.inForceMs === undefined) return begin;
+  if (deadline && conn.sessionText === undefined) conn.storeSession(await lane.run(ctx, sql('SHOW statement_timeout'), undefined));
+  const p = planTimeout(conn.inForceMs, conn.sessionMs, deadline ? remaining(ctx) : undefined, o);
+  if (p === KEEP) return begin;
+  state.inForceMs = p === RESTORE ? undefined : p;
+  return `${begin}; ${statementTimeoutSql('SET LOCAL', p, conn.sessionText)}`;
+}
+
+/**
+ * Queues a call of `original(...args)` on `calls` and returns what node-postgres would have
+ * returned for it: a submittable itself, undefined when a callback is given, else a promise of
+ * the result. A synchronous throw reaches the callback or the promise.
+ */
+function defer(calls: (() => void)[], original: (...args: unknown[]) => unknown, c: ClientBase, args: unknown[]): unknown {
+  const first = args[0] as { submit?: unknown; callback?: unknown };
+  if (typeof first.submit === 'function') {
+    calls.push(() => void original.apply(c, args));
+    return first;
+  }
+  const cb = [args[1], args[2], first.callback].find((f) => typeof f === 'function') as ((e: unknown) => void) | undefined;
+  if (cb !== undefined) {
+    calls.push(() => {
+      try {
+        original.apply(c, args);
+      } catch (e) {
+        cb(e);
+      }
+    });
+    return undefined;
+  }
+  return new Promise((resolve, reject) => {
+    calls.push(() => {
+      try {
+        (original.apply(c, args) as Promise<unknown>).then(resolve, reject);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }

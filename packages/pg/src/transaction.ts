@@ -8,13 +8,16 @@
  *   `CommitOutcomeUnknownError`.
  * - A savepoint is the same shape one level down: ROLLBACK TO SAVEPOINT when its callback throws
  *   or its context ends, and the enclosing transaction carries on.
+ * - `tx.query`, `tx.savepoint` and `db.transaction` are core `operation`s (fail fast, hooks,
+ *   settle once); the statement_timeout of the transaction is statement-timeout.ts's business
+ *   (`TxTimeoutState`, `beginWithTimeout`, `TX_TIMEOUT`).
  */
 import type { QueryResult } from 'pg';
-import { afterFunc, remaining, startOperation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
-import type { Job, Lane, Scope } from './lane.js';
+import { afterFunc, operation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import type { Lane } from './lane.js';
 import type { ResolvedOptions } from './options.js';
-import { sql, toConfig, type Queryable } from './query-config.js';
-import { KEEP, RESTORE, TimeoutPlanner, planTimeout, readSessionTimeout, statementTimeoutSql } from './statement-timeout.js';
+import { sql, toConfig, UNTIL_SETTLED, type Queryable } from './query-config.js';
+import { beginWithTimeout, TX_TIMEOUT, TxTimeoutState, type TimeoutScope } from './statement-timeout.js';
 import { CommitOutcomeUnknownError, TransactionRolledBackError, isConnectionFailure, isServerError, txStatus } from './errors.js';
 
 /** SQL isolation levels, as written after `ISOLATION LEVEL`. */
@@ -72,51 +75,41 @@ export function beginSql(options: TransactionOptions | undefined): string {
 interface TxState {
   readonly lane: Lane;
   readonly o: ResolvedOptions;
-  /**
-   * The statement_timeout in force in the transaction: undefined = the session's own value, else
-   * ms of ours (set with SET LOCAL, or a session-level value of ours inherited at BEGIN; NaN =
-   * unknown). SET LOCAL ends with the transaction, so the lane's session-level value is intact.
-   */
-  inForceMs: number | undefined;
+  /** The transaction's statement_timeout (statement-timeout.ts reads and writes it). */
+  readonly timeout: TxTimeoutState;
   savepoints: number;
 }
 
-/**
- * The server-side timeout of statements in a transaction: the smallest remaining budget among
- * the statement's context and those of its transaction and savepoints, as `SET LOCAL`, kept for
- * the next statements it fits (see statement-timeout.ts).
- */
-class TxTimeout extends TimeoutPlanner {
-  protected readonly verb = 'SET LOCAL';
-  protected o(job: Job): ResolvedOptions {
-    return (job.scope as TxScope).state.o;
-  }
-  protected budget(job: Job): number | undefined {
-    const scope = job.scope as TxScope;
-    if (!scope.state.o.serverTimeout) return undefined;
-    let min = job.ctx.deadline === undefined ? Infinity : remaining(job.ctx);
-    for (let s: TxScope | undefined = scope; s !== undefined; s = s.parent) {
-      if (s.ctx.deadline !== undefined) min = Math.min(min, remaining(s.ctx));
-    }
-    return min === Infinity ? undefined : min;
-  }
-  protected inForce(_lane: Lane, job: Job): number | undefined {
-    return (job.scope as TxScope).state.inForceMs;
-  }
-  protected record(_lane: Lane, job: Job, v: number | undefined): void {
-    (job.scope as TxScope).state.inForceMs = v;
-  }
-  protected applies(): boolean {
-    return true;
-  }
-  protected contexts(job: Job): Context[] {
-    const out = [job.ctx];
-    for (let s: TxScope | undefined = job.scope as TxScope; s !== undefined; s = s.parent) out.push(s.ctx);
-    return out;
-  }
+/** A failure that must reach the caller unchanged although the operation was cancelled. */
+class PassThrough {
+  constructor(readonly error: unknown) {}
 }
 
-const TX_TIMEOUT = new TxTimeout();
+function unwrap<T>(v: T | PassThrough): T {
+  if (v instanceof PassThrough) throw v.error;
+  return v;
+}
+
+/**
+ * @internal Runs `work` as a core `operation` on `ctx` labelled `label` (fail fast with `ctx.err`,
+ * reported to the hooks, settled once). The transaction machinery watches `ctx` itself — it
+ * rolls back at once, and never interrupts a COMMIT once sent — so a cancel only waits for
+ * `work`, whose outcome reaches the caller unchanged: a COMMIT that failed after `ctx` ended is
+ * reported as that failure (e.g. `CommitOutcomeUnknownError`), not as a cancellation.
+ */
+export function runOperation<T>(ctx: Context, label: string, work: () => Promise<T>): Promise<T> {
+  let cancelled = false;
+  return operation<T | PassThrough>(ctx, label, (settle) => {
+    work().then(
+      (v) => settle.resolve(v),
+      (e: unknown) => (cancelled ? settle.resolve(new PassThrough(e)) : settle.reject(e)),
+    );
+    return () => {
+      cancelled = true;
+      return UNTIL_SETTLED;
+    };
+  }).then(unwrap);
+}
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -161,7 +154,7 @@ async function runUndoable<T>(
   return value;
 }
 
-class TxScope implements Scope, Tx {
+class TxScope implements TimeoutScope, Tx {
   private ended: unknown = undefined;
   /** Why this scope is over (undefined while open); the error is made on first read. */
   get endedWith(): unknown {
@@ -173,6 +166,9 @@ class TxScope implements Scope, Tx {
   }
   /** True while a savepoint opened on this scope runs. */
   busy = false;
+  get timeout(): TxTimeoutState {
+    return this.state.timeout;
+  }
 
   constructor(
     readonly state: TxState,
@@ -195,39 +191,22 @@ class TxScope implements Scope, Tx {
   }
 
   query(ctx: Context, text: unknown, values?: unknown): Promise<any> {
-    const op = startOperation(ctx, 'pg.query');
-    return this.runQuery(ctx, text, values).then(
-      (res) => {
-        op.end();
-        return res;
-      },
-      (e: unknown) => {
-        op.end(e);
-        throw e;
-      },
-    );
-  }
-
-  private async runQuery(ctx: Context, text: unknown, values: unknown): Promise<QueryResult> {
-    const why = this.blocked(ctx);
-    if (why !== undefined) throw why;
-    const config = toConfig('tx.query', text, values);
-    // The SET LOCAL this statement needs (if any) is decided and sent right before it starts.
-    return this.state.lane.run(ctx, config, this, TX_TIMEOUT);
+    return operation<QueryResult>(ctx, 'pg.query', (settle) => {
+      const why = this.blocked(ctx);
+      if (why !== undefined) throw why;
+      const config = toConfig('tx.query', text, values);
+      const lane = this.state.lane;
+      // The SET LOCAL this statement needs (if any) is decided and sent right before it starts.
+      const job = lane.exec(ctx, config, this, (e, res) => (e !== undefined ? settle.reject(e) : settle.resolve(res!)), TX_TIMEOUT, false);
+      return () => {
+        lane.cancel(job);
+        return UNTIL_SETTLED;
+      };
+    });
   }
 
   savepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T> {
-    const op = startOperation(ctx, 'pg.savepoint');
-    return this.runSavepoint(ctx, fn).then(
-      (v) => {
-        op.end();
-        return v;
-      },
-      (e: unknown) => {
-        op.end(e);
-        throw e;
-      },
-    );
+    return runOperation(ctx, 'pg.savepoint', () => this.runSavepoint(ctx, fn));
   }
 
   private async runSavepoint<T>(ctx: Context, fn: (sp: Tx) => Promise<T> | T): Promise<T> {
@@ -237,7 +216,7 @@ class TxScope implements Scope, Tx {
     const state = this.state;
     const { lane, o } = state;
     const name = `ctxkit_sp_${++state.savepoints}`;
-    const inForceBefore = state.inForceMs;
+    const mark = state.timeout.mark();
     this.busy = true;
     try {
       await lane.run(ctx, sql(`SAVEPOINT ${name}`), this);
@@ -248,7 +227,7 @@ class TxScope implements Scope, Tx {
           const s = withTimeout(withoutCancel(ctx), o.cleanupTimeoutMs);
           try {
             await lane.run(s.ctx, sql(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`), this);
-            state.inForceMs = inForceBefore; // SET LOCAL made inside the savepoint was undone with it
+            state.timeout.restore(mark); // SET LOCAL made inside the savepoint was undone with it
           } catch {
             // The enclosing transaction ended meanwhile, or is now aborted in the server (its next
             // statement fails, and COMMIT gives TransactionRolledBackError), or the lane broke.
@@ -323,17 +302,8 @@ export async function runTransaction<T>(
   begin: string,
   o: ResolvedOptions,
 ): Promise<T> {
-  const state: TxState = { lane, o, inForceMs: lane.inForceMs, savepoints: 0 };
-  const deadline = o.serverTimeout && ctx.deadline !== undefined;
-  if (deadline || lane.inForceMs !== undefined) {
-    // In the BEGIN message itself: no round trip. Kept when the session's value already fits.
-    if (deadline && lane.sessionTimeoutText === undefined) await readSessionTimeout(lane, ctx, undefined);
-    const p = planTimeout(lane.inForceMs, lane.sessionTimeoutMs, deadline ? remaining(ctx) : undefined, o);
-    if (p !== KEEP) {
-      begin += `; ${statementTimeoutSql('SET LOCAL', p, lane.sessionTimeoutText)}`;
-      state.inForceMs = p === RESTORE ? undefined : p;
-    }
-  }
+  const state: TxState = { lane, o, timeout: new TxTimeoutState(o, lane.timeout), savepoints: 0 };
+  begin = await beginWithTimeout(lane, ctx, begin, state.timeout);
   const tx = new TxScope(state, ctx, undefined);
   try {
     await lane.run(ctx, sql(begin), undefined);

@@ -5,7 +5,7 @@
 // First test (real timers, a real TCP cancel listener): a cancel only ever stops the statement it
 // was meant for; every other statement returns its own result; each caller gets exactly one
 // outcome. Second test (manual clock, scripted cancel connections): the re-sent cancel requests of
-// lane.ts (PostgreSQL drops a cancel that reaches the backend before the statement does), under
+// cancel-cycle.ts (PostgreSQL drops a cancel that reaches the backend before the statement does), under
 // every interleaving of the statement's arrival and end with slow, failing and unconfirmed
 // requests. No PostgreSQL needed.
 import { after, before, test } from 'node:test';
@@ -158,7 +158,7 @@ test('a cancel never stops any statement but its own (random interleavings)', as
 // replaced for the fake server's address only, so sendCancelRequest runs unchanged on a scripted
 // socket; its time limit and the lane's timers are manual-clock timers too.
 
-/** The documented re-send rule (README, lane.ts): pauses after each request is over; 1 + 3 requests. */
+/** The documented re-send rule (README, cancel-cycle.ts): pauses after each request is over; 1 + 3 requests. */
 const RESEND_PAUSES_MS = [25, 100, 400] as const;
 const MAX_REQUESTS = 1 + RESEND_PAUSES_MS.length;
 /** TEST-NET-1 (never routed): connections to it are scripted below, never really opened. */
