@@ -22,7 +22,7 @@
  * lane (`Lane.markBroken`, which destroys the connection through its holder) and ends.
  */
 import type { ClientBase } from 'pg';
-import { getClock } from '@ctxkit/core';
+import { getClock, asError } from '@ctxkit/core';
 import { cancelTargetOf, sendCancelRequest, type CancelOutcome, type CancelTarget } from './cancel-request.js';
 import { isConnectionFailure } from './errors.js';
 import { whenIdle } from './idle.js';
@@ -33,10 +33,6 @@ export interface CycleHost {
   readonly broken: Error | undefined;
   /** Marks the connection unusable and destroys it (first reason wins). */
   markBroken(err: Error): void;
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /**

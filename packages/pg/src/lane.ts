@@ -17,7 +17,7 @@
  * state: `timeout` belongs to statement-timeout.ts.
  */
 import type { ClientBase, QueryConfig, QueryResult } from 'pg';
-import { afterFunc, type Context } from '@ctxkit/core';
+import { afterFunc, type Context, asError } from '@ctxkit/core';
 import { CancelCycle } from './cancel-cycle.js';
 import { isConnectionFailure } from './errors.js';
 import { clientBusy, whenIdle } from './idle.js';
@@ -60,10 +60,6 @@ function within(s: Scope | undefined, ancestor: Scope): boolean {
 function scopeError(s: Scope | undefined): unknown {
   for (let x = s; x !== undefined; x = x.parent) if (x.endedWith !== undefined) return x.endedWith;
   return undefined;
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** @internal Whoever holds a lane's client; the lane destroys the connection through it. */

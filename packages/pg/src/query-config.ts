@@ -1,6 +1,6 @@
 /** The query method's signature, shared by pools, clients, transactions and savepoints. */
 import type { QueryArrayConfig, QueryArrayResult, QueryConfig, QueryConfigValues, QueryResult, QueryResultRow } from 'pg';
-import type { Context } from '@ctxkit/core';
+import { describeValue, type Context } from '@ctxkit/core';
 
 /**
  * Something that runs one SQL statement under a context — node-postgres's `query`, with the
@@ -19,13 +19,6 @@ export interface Queryable {
     queryTextOrConfig: string | QueryConfig<I>,
     values?: QueryConfigValues<I>,
   ): Promise<QueryResult<R>>;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return `a ${(v as object).constructor?.name ?? 'object'}`;
-  return typeof v;
 }
 
 /**
@@ -54,7 +47,7 @@ export type Sendable = Statement | QueryConfig;
  */
 export function toConfig(fn: string, text: unknown, values: unknown): Sendable {
   if (values !== undefined && values !== null && !Array.isArray(values)) {
-    throw new TypeError(`${fn}: values must be an array, got ${describe(values)}`);
+    throw new TypeError(`${fn}: values must be an array, got ${describeValue(values)}`);
   }
   if (typeof text === 'string') {
     return new Statement(text, values == null ? undefined : (values as unknown[]));
@@ -67,17 +60,17 @@ export function toConfig(fn: string, text: unknown, values: unknown): Sendable {
     }
     const c = text as Partial<QueryConfig>;
     if (typeof c.text !== 'string') {
-      throw new TypeError(`${fn}: a query config needs a string "text", got ${describe(c.text)}`);
+      throw new TypeError(`${fn}: a query config needs a string "text", got ${describeValue(c.text)}`);
     }
     if (c.values !== undefined && c.values !== null && !Array.isArray(c.values)) {
-      throw new TypeError(`${fn}: queryConfig.values must be an array, got ${describe(c.values)}`);
+      throw new TypeError(`${fn}: queryConfig.values must be an array, got ${describeValue(c.values)}`);
     }
     const copy = { ...c } as QueryConfig & { callback?: unknown };
     delete copy.callback;
     if (values != null) copy.values = values as unknown[];
     return copy;
   }
-  throw new TypeError(`${fn}: query must be SQL text or a query config object, got ${describe(text)}`);
+  throw new TypeError(`${fn}: query must be SQL text or a query config object, got ${describeValue(text)}`);
 }
 
 /**

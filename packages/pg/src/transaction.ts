@@ -13,7 +13,7 @@
  *   (`TxTimeoutState`, `beginWithTimeout`, `TX_TIMEOUT`).
  */
 import type { QueryResult } from 'pg';
-import { afterFunc, operation, withTimeout, withoutCancel, type Context } from '@ctxkit/core';
+import { afterFunc, operation, withTimeout, withoutCancel, type Context, asError } from '@ctxkit/core';
 import type { Lane } from './lane.js';
 import type { ResolvedOptions } from './options.js';
 import { sql, toConfig, UNTIL_SETTLED, type Queryable } from './query-config.js';
@@ -109,10 +109,6 @@ export function runOperation<T>(ctx: Context, label: string, work: () => Promise
       return UNTIL_SETTLED;
     };
   }).then(unwrap);
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /**
