@@ -44,7 +44,7 @@ export interface Db extends Queryable {
  * the connection's queue, a cancel goes to the queue (which stops it in the server) and the
  * operation settles when the queue reports.
  */
-class PoolQuery {
+class PoolQueryOperation {
   private job: Job | undefined = undefined;
   private lane: Lane | undefined = undefined;
   private readonly giveUp: () => boolean;
@@ -110,7 +110,7 @@ export function wrapPool(pool: Pool, options?: PgOptions): Db {
     return operation<QueryResult>(
       ctx,
       'pg.query',
-      (settle) => new PoolQuery(pool, ctx, toConfig('db.query', text, values), need, o, settle),
+      (settle) => new PoolQueryOperation(pool, ctx, toConfig('db.query', text, values), need, o, settle),
     );
   }
 
