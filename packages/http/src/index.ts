@@ -4,6 +4,8 @@
  *
  * - node:http: `contextFromRequest(req, res)` / `contextHandler(handler)`; frameworks through the
  *   subpaths `@ctxkit/http/express`, `/fastify`, `/koa`, `/hono` (none is imported from here).
+ * - node:http2: `contextFromStream(stream, headers)` / `streamHandler(handler)` (the 'stream'
+ *   event), `contextFromHttp2Request(req, res)` / `http2Handler(handler)` (compatibility API).
  * - Outbound: `ctxFetch(ctx, url, init)` / `createFetch(defaults)`.
  * - The transport-neutral codec: `inject(ctx, headers)` / `extract(headers, parent)`.
  * - Server-sent events: `sendEvents(ctx, res, source)` / `openEventStream(ctx, res)`.
@@ -18,6 +20,19 @@ export {
   type ContextRequestHandler,
 } from './server.js';
 export type { ContextErrorOptions } from './kit.js';
+export {
+  contextFromStream,
+  streamHandler,
+  contextFromHttp2Request,
+  http2Handler,
+  getStreamContext,
+  StreamResetError,
+  SessionClosedError,
+  type StreamContextHandler,
+  type StreamHandlerOptions,
+  type Http2ContextRequestHandler,
+  type Http2HandlerOptions,
+} from './http2.js';
 export { ctxFetch, createFetch, type CtxFetchInit, type FetchFunction } from './fetch.js';
 export { inject, extract, DEFAULT_MARGIN_MS, type InjectOptions, type ExtractOptions } from './codec.js';
 export {

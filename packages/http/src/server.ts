@@ -21,6 +21,7 @@ import {
 } from './kit.js';
 
 export { kContext } from './kit.js';
+import { compatStream, watchStream } from './http2-lifecycle.js';
 
 /** Options of `contextFromRequest` and of every framework adapter. */
 export interface RequestContextOptions extends ExtractOptions {
@@ -153,7 +154,7 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
   // access on them costs ~0.5 µs on Node 20 (20–50× a plain node:http object's): read each
   // property once, and prefer plain fields to getters built on several of them.
   const socket = req.socket as IncomingMessage['socket'] | null | undefined;
-  if (socket != null && res.socket === socket && res.destroyed !== true) {
+  if (socket != null && res.socket === socket && res.destroyed === false) {
     // The common case, decided on three plain fields: the response owns the live connection.
     // node:http then emits 'close' on res exactly once, from the finished response or from the
     // socket closing under it, and marks res destroyed when it does, so a live, undestroyed res
@@ -164,6 +165,13 @@ function watch(req: IncomingMessage, res: ServerResponse, scope: CancelScope): v
     res.on('close', () => {
       scope.cancel(endCause(res));
     });
+    return;
+  }
+  // node:http2's compatibility API (Fastify `http2: true`, @hono/node-server on HTTP/2): its
+  // response has no `destroyed`; the stream's own lifecycle says how the request ended.
+  const stream = res.destroyed === undefined ? compatStream(req) : undefined;
+  if (stream !== undefined) {
+    watchStream(stream, scope);
     return;
   }
   // `writableEnded` (end() was called) is one field; `writableFinished` (also flushed) reads several.
