@@ -5,7 +5,8 @@
  * `ctx.err` is still the core `CanceledError` (one check, `isContextError(e)`, covers all).
  */
 
-function withoutStack<T>(make: () => T): T {
+/** @internal Makes an error without capturing a stack (the causes here carry none: where the library noticed an end is of no use). */
+export function withoutStack<T>(make: () => T): T {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {

@@ -7,20 +7,10 @@
  */
 import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import type { CancelScope } from '@ctxkit/core';
-import { ClientDisconnectedError, ResponseFinishedError } from './errors.js';
+import { ClientDisconnectedError, ResponseFinishedError, withoutStack } from './errors.js';
 
 /** HTTP/2 error code NO_ERROR (RFC 9113 §7): a stream closed without an error. */
 const NO_ERROR = 0;
-
-function withoutStack<T>(make: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return make();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 
 /**
  * The HTTP/2 stream was reset before its response was completely sent: the client sent
