@@ -16,8 +16,19 @@ import { bindRequest, kContext, resolveRequestOptions, type RequestContextOption
 
 export { SessionClosedError, StreamResetError } from './http2-lifecycle.js';
 
-/** HTTP/2 error code INTERNAL_ERROR: the stream reset after a handler failed mid-response. */
-const INTERNAL_ERROR = 2;
+/**
+ * Resets a stream whose handler failed after its response started: the client sees RST_STREAM
+ * with INTERNAL_ERROR (what `destroy(err)` sends). `stream.close(INTERNAL_ERROR)` is not enough:
+ * on Node 24, once the request's readable side has ended, it ends the stream with NO_ERROR and
+ * the client cannot tell a cut-off response from a complete one. The error `destroy` emits on
+ * the stream is this library's own and is not rethrown.
+ */
+function resetAfterFailure(stream: ServerHttp2Stream): void {
+  stream.on('error', ignoreOwnError);
+  stream.destroy(new Error('the handler failed after the response started'));
+}
+
+function ignoreOwnError(): void {}
 
 type WithContext = { [kContext]?: Context };
 
@@ -208,7 +219,7 @@ function failureStatus(e: unknown, ctx: Context): [number, string] {
 function defaultStreamError(e: unknown, ctx: Context, stream: ServerHttp2Stream): void {
   if (stream.destroyed || stream.closed || cause(ctx) instanceof ClientDisconnectedError) return;
   if (stream.headersSent) {
-    stream.close(INTERNAL_ERROR);
+    resetAfterFailure(stream);
     return;
   }
   const [status, text] = failureStatus(e, ctx);
@@ -296,7 +307,7 @@ function defaultCompatError(e: unknown, ctx: Context, res: Http2ServerResponse):
   const stream = res.stream;
   if (stream.destroyed || stream.closed || cause(ctx) instanceof ClientDisconnectedError) return;
   if (res.headersSent) {
-    stream.close(INTERNAL_ERROR);
+    resetAfterFailure(stream);
     return;
   }
   const [status, text] = failureStatus(e, ctx);
