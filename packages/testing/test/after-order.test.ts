@@ -46,9 +46,12 @@ for (const ORDER of ORDERS) {
       const unCancelled = ORDER === 'shutdown-first' ? 'never cancelled: made by' : 'live context: made by';
       assert.match(out, new RegExp(`\\d\\) ${unCancelled} withTimeout`), out);
       assert.match(out, /at requestWithoutCancel .*after-order\.fixture\.ts/, out);
-      // The dropped scope: found by the garbage collector when it is exposed, else like the above.
-      if (gc) assert.match(out, /\d\) lost cancel: the scope from withCancel was garbage-collected without cancel\(\)/, out);
-      else assert.match(out, new RegExp(`\\d\\) ${unCancelled} withCancel`), out);
+      // The dropped scope: found by the garbage collector when it is exposed. Without
+      // --expose-gc a natural collection may still find it first (Node 26 does within the 400 ms),
+      // else it is reported like the deadline above; either way it is reported once.
+      const lost = /\d\) lost cancel: the scope from withCancel was garbage-collected without cancel\(\)/;
+      if (gc) assert.match(out, lost, out);
+      else assert.match(out, new RegExp(`${lost.source}|\\d\\) ${unCancelled} withCancel`), out);
       assert.match(out, /at dropScope .*after-order\.fixture\.ts/, out);
       assert.match(out, /zombie work: 'slow upload' ran \d+ ms after its context ended before it settled/, out);
     });
