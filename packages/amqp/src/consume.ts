@@ -194,7 +194,10 @@ class RunningConsumer implements Consumer {
       } catch (e) {
         work = Promise.reject(e);
       }
-      work.then(settle.resolve, settle.reject);
+      work.then(
+        (v) => settle.resolve(v),
+        (e: unknown) => settle.reject(e),
+      );
       // The handler is the work: when its context ends, wait for it to return before settling,
       // so the message is never redelivered while this handler is still running.
       return () => work;
@@ -218,8 +221,10 @@ class RunningConsumer implements Consumer {
       this._settle(msg, this._o.ackExpired ? 'ack' : 'reject', false, ctx);
       this._report(error, msg);
     } else {
-      const n = deliveryCount(msg.properties.headers as Record<string, unknown> | undefined, msg.fields.redelivered);
-      if (n >= this._o.maxDeliveries) {
+      const { n, counted } = deliveryCount(msg.properties.headers as Record<string, unknown> | undefined, msg.fields.redelivered);
+      // Uncounted (classic queues): a redelivered message has had its one retry.
+      const max = this._o.maxDeliveries;
+      if (n >= max || (!counted && n > 1 && max !== Infinity)) {
         this._settle(msg, 'reject', false, ctx);
         this._report(new PoisonMessageError(n, { cause: error }), msg);
       } else {

@@ -28,14 +28,18 @@ export function readCount(v: unknown, maxDigits: number): number | undefined {
 }
 
 /**
- * How many times this delivery has been made, this one included: `x-delivery-count` + 1 when the
- * queue counts (quorum queues); otherwise 2 for a message flagged `redelivered` (at least one
- * delivery before: the broker does not say how many) and 1 for a first delivery. @internal
+ * How many times this delivery has been made, this one included, and whether the broker counted
+ * it: `x-delivery-count` + 1 when the queue counts (quorum queues); otherwise 2 for a message
+ * flagged `redelivered` (at least one delivery before: the broker does not say how many) and 1
+ * for a first delivery, uncounted. @internal
  */
-export function deliveryCount(headers: Readonly<Record<string, unknown>> | undefined, redelivered: boolean): number {
+export function deliveryCount(
+  headers: Readonly<Record<string, unknown>> | undefined,
+  redelivered: boolean,
+): { n: number; counted: boolean } {
   const n = headers === undefined ? undefined : readCount(headers[DELIVERY_COUNT_HEADER], 10);
-  if (n !== undefined) return n + 1;
-  return redelivered ? 2 : 1;
+  if (n !== undefined) return { n: n + 1, counted: true };
+  return { n: redelivered ? 2 : 1, counted: false };
 }
 
 /**

@@ -25,9 +25,10 @@ export interface ConsumeOptions {
   requeue?: boolean;
   /**
    * The poison-message limit: a handler failure on delivery number `maxDeliveries` (or later)
-   * rejects the message without requeue. Counted from `x-delivery-count` (quorum queues); on
-   * queues without it a redelivered message counts as delivery 2. Integer ≥ 1 or `Infinity`.
-   * Default 5.
+   * rejects the message without requeue. Counted from `x-delivery-count` (quorum queues). Queues
+   * that do not count (classic queues) only flag a message `redelivered`: a failure on a
+   * redelivered message is then taken as the limit (one retry, whatever the value), unless
+   * `maxDeliveries` is `Infinity` (always requeue). Integer ≥ 1 or `Infinity`. Default 5.
    */
   maxDeliveries?: number;
   /**
