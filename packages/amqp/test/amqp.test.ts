@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { background, cause, isContextError, withCancel, withTimeout, type Context } from '@ctxkit/core';
 import { InvalidHeaderError, TIMEOUT_HEADER, getTraceContext, withTraceContext } from '@ctxkit/http';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import {
   ConsumerCancelledError,
   consume,
