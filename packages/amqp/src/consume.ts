@@ -11,6 +11,7 @@ import {
   isDeadlineExceeded,
   operation,
   remaining,
+  startOperation,
   withCancel,
   withoutCancel,
   withTimeout,
@@ -67,6 +68,8 @@ function isEmitter(x: unknown): x is EventSource {
 }
 
 type Outcome = 'ack' | 'nack' | 'reject';
+
+const OUTCOME_LABEL = { ack: 'amqp.ack', nack: 'amqp.nack', reject: 'amqp.reject' } as const;
 
 class RunningConsumer implements Consumer {
   consumerTag = '';
@@ -188,9 +191,10 @@ class RunningConsumer implements Consumer {
     const ctx = (inner ?? scope).ctx;
     const handler = this._handler;
     operation<unknown>(ctx, 'amqp.handle', (settle) => {
-      let work: Promise<unknown>;
+      let work: PromiseLike<unknown>;
       try {
-        work = Promise.resolve(handler(ctx, msg));
+        const r = handler(ctx, msg);
+        work = r instanceof Promise ? r : Promise.resolve(r);
       } catch (e) {
         work = Promise.reject(e);
       }
@@ -246,13 +250,19 @@ class RunningConsumer implements Consumer {
       this._report(new SettleFailedError(outcome), msg);
       return;
     }
-    const ch = this._channel;
-    operation<void>(withoutCancel(ctx ?? this._root.ctx), `amqp.${outcome}`, (s) => {
-      if (outcome === 'ack') ch.ack(msg);
-      else if (outcome === 'nack') ch.nack(msg, false, requeue);
-      else ch.reject(msg, false);
-      s.resolve();
-    }).catch((e: unknown) => this._report(new SettleFailedError(outcome, { cause: e }), msg));
+    // The frame is written synchronously (amqplib has no ack confirmation): reported to core's
+    // hooks as an operation of a context that never ends, so an ended handler context never
+    // stops its own settling.
+    const op = startOperation(withoutCancel(ctx ?? this._root.ctx), OUTCOME_LABEL[outcome]);
+    try {
+      if (outcome === 'ack') this._channel.ack(msg);
+      else if (outcome === 'nack') this._channel.nack(msg, false, requeue);
+      else this._channel.reject(msg, false);
+      op.end();
+    } catch (e) {
+      op.end(e);
+      this._report(new SettleFailedError(outcome, { cause: e }), msg);
+    }
   }
 
   _doneOne(): void {
