@@ -132,7 +132,8 @@ class RunningConsumer implements Consumer {
       return;
     }
     this.inFlight++;
-    this._handle(msg);
+    // Tracked by `inFlight` and `done`; `_handle` never rejects.
+    void this._handle(msg);
   };
 
   _report(error: unknown, msg: ConsumeMessage): void {
@@ -169,7 +170,8 @@ class RunningConsumer implements Consumer {
     return { scope, inner: budget < fromHeader ? withTimeout(scope.ctx, budget) : undefined };
   }
 
-  _handle(msg: ConsumeMessage): void {
+  /** Runs the handler for `msg` and settles it; the promise settles (never rejects) once it is settled. */
+  _handle(msg: ConsumeMessage): Promise<void> | undefined {
     let made: ReturnType<RunningConsumer['_contextFor']>;
     try {
       made = this._contextFor(msg);
@@ -183,14 +185,14 @@ class RunningConsumer implements Consumer {
         this._settle(msg, ack ? 'ack' : 'reject', false, this._root.ctx);
         this._report(made, msg);
         this._doneOne();
-        return;
+        return undefined;
       }
       made = { scope: withCancel(this._root.ctx), inner: undefined };
     }
     const { scope, inner } = made;
     const ctx = (inner ?? scope).ctx;
     const handler = this._handler;
-    operation<unknown>(ctx, 'amqp.handle', (settle) => {
+    return operation<unknown>(ctx, 'amqp.handle', (settle) => {
       let work: PromiseLike<unknown>;
       try {
         const r = handler(ctx, msg);
