@@ -80,5 +80,5 @@ export type IoredisBlockingCommands = {
 /** A pipeline's (or a transaction's) results as ioredis's `exec` gives them. */
 export type IoredisExecResult = [error: Error | null, result: unknown][] | null;
 
-/** Builds a pipeline or transaction: queue commands on `p` (do not call `exec`). */
-export type IoredisBatchBuilder = (p: ChainableCommander) => void | PromiseLike<void>;
+/** Builds a pipeline or transaction: queue commands on `p` (do not call `exec`); a promise it returns is awaited first. */
+export type IoredisBatchBuilder = (p: ChainableCommander) => unknown;

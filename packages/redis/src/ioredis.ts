@@ -237,9 +237,9 @@ class IoredisWrapper {
     if (ctx.err !== undefined) throw ctx.err;
     const p = transaction ? this.redis.multi() : this.redis.pipeline();
     const built = build(p);
-    if (built !== undefined && typeof (built as PromiseLike<void>).then === 'function') {
+    if (built !== null && typeof built === 'object' && typeof (built as PromiseLike<unknown>).then === 'function') {
       // Nothing is sent while the builder runs; an ended context abandons the batch unsent.
-      await operation<void>(ctx, `${label} build`, (settle) => settle.resolve(built));
+      await operation<void>(ctx, `${label} build`, (settle) => settle.resolve(built as PromiseLike<void>));
     }
     let call: BatchCall | undefined;
     try {

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { background, DeadlineExceededError, isContextError, withCancel, withTimeout } from '@ctxkit/core';
 import { expectCanceled, leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { ExecOutcomeUnknownError, type IoredisRedis, wrapRedis } from '../src/ioredis.js';
 import { clientName, openTestRedis, waitFor } from './helpers.js';
 import { type StallProxy, startStallProxy } from './ioredis-proxy.js';
@@ -23,7 +23,7 @@ interface Internals {
 }
 const internals = (c: Redis): Internals => c as unknown as Internals;
 
-function open(opts: ConstructorParameters<typeof Redis>[0] & object = {}, tag = 'main'): Redis {
+function open(opts: RedisOptions = {}, tag = 'main'): Redis {
   const c = new Redis(url!, { connectionName: `${NAME}-${tag}`, ...opts });
   c.on('error', () => {});
   opened.push(c);
@@ -82,7 +82,7 @@ t('commands are ioredis commands, context first; replies as ioredis gives them',
       [null, 2],
     ],
   );
-  assert.throws(() => r.get(ctx, `${P}a`, (() => {}) as never), /callbacks are not supported/);
+  assert.throws(() => (r.get as (...a: unknown[]) => unknown)(ctx, `${P}a`, () => {}), /callbacks are not supported/);
   assert.throws(() => wrapRedis({} as never), /client must be an ioredis Redis instance/);
 });
 
@@ -180,7 +180,7 @@ t('a transaction cancelled after EXEC was written: ExecOutcomeUnknownError, and 
 t('an async transaction builder cancelled before EXEC leaves no key written', async () => {
   const r = wrap(open());
   const s = withCancel(background());
-  let building!: () => void;
+  let building: (() => void) | undefined;
   const m = r.multi(s.ctx, async (tx) => {
     tx.set(`${P}tx-async`, '1');
     await new Promise<void>((resolve) => (building = resolve));
@@ -189,7 +189,7 @@ t('an async transaction builder cancelled before EXEC leaves no key written', as
   await waitFor('builder running', async () => (building ? true : undefined));
   s.cancel();
   await expectCanceled(m, s.ctx);
-  building();
+  building!();
   assert.equal(await admin.exists(`${P}tx-async`, `${P}tx-async2`), 0);
 });
 
