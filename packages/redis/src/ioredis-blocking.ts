@@ -17,7 +17,8 @@
  *   closed, never reused.
  */
 import { type Context, getClock, operation, remaining } from '@ctxkit/core';
-import { Command, type Redis, ReplyError } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
+import type { CommandClass } from './ioredis-command.js';
 import { clampBlockingArgs, type RedisArg } from './blocking-plan.js';
 import { LeasePool } from './lease-pool.js';
 import { budgetTooShort, type ResolvedRedisOptions } from './options.js';
@@ -63,6 +64,7 @@ export class IoredisBlocking {
   constructor(
     private readonly client: Redis,
     private readonly o: ResolvedRedisOptions,
+    readonly Command: CommandClass,
   ) {
     this.pool = new LeasePool<BlockingConnection>(
       o.blockingPoolSize,
@@ -172,7 +174,7 @@ class BlockingCall {
     }
     this.conn = conn;
     const args = clampBlockingArgs(this.name, this.args, remaining(this.ctx), this.owner.marginMs);
-    const cmd = new Command(
+    const cmd = new this.owner.Command(
       this.name,
       args as RedisArg[],
       {
@@ -197,7 +199,7 @@ class BlockingCall {
     clock.clearTimer(this.retry);
     // After giveUp() the connection is already closed and this is its closing error.
     if (conn === undefined) return;
-    if (ok || v instanceof ReplyError) this.owner.pool.release(conn);
+    if (ok || (v instanceof Error && v.name === 'ReplyError')) this.owner.pool.release(conn);
     else this.owner.pool.discard(conn);
     if (ok) this.resolve(v);
     else this.reject(v);

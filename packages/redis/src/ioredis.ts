@@ -16,11 +16,13 @@
  * - Errors from Redis or ioredis pass through unchanged.
  */
 import { type Context, operation } from '@ctxkit/core';
-import { Command, type Redis, Redis as IoredisClass } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
+import { type CommandClass, commandClassOf } from './ioredis-command.js';
 import { isBlocking, type RedisArg } from './blocking-plan.js';
 import { ExecOutcomeUnknownError } from './errors.js';
 import { IoredisBlocking } from './ioredis-blocking.js';
 import { IoredisSender, type Sendable, Withdrawn } from './ioredis-sender.js';
+import { isIoredisCluster, looksLikeIoredis } from './ioredis-shape.js';
 import type {
   IoredisBatchBuilder,
   IoredisBlockingCommands,
@@ -168,6 +170,7 @@ class IoredisWrapper {
   readonly sender: IoredisSender;
   private blockingSide: IoredisBlocking | undefined;
   private readonly errorStack: boolean;
+  private readonly Command: CommandClass;
 
   constructor(
     readonly redis: Redis,
@@ -175,10 +178,11 @@ class IoredisWrapper {
   ) {
     this.sender = new IoredisSender(redis);
     this.errorStack = redis.options.showFriendlyErrorStack === true;
+    this.Command = commandClassOf(redis);
   }
 
   get blockingRunner(): IoredisBlocking {
-    if (this.blockingSide === undefined) this.blockingSide = new IoredisBlocking(this.redis, this.o);
+    if (this.blockingSide === undefined) this.blockingSide = new IoredisBlocking(this.redis, this.o, this.Command);
     return this.blockingSide;
   }
 
@@ -194,7 +198,7 @@ class IoredisWrapper {
           return;
         }
       }
-      const cmd = new Command(name, args, {
+      const cmd = new this.Command(name, args, {
         replyEncoding: encoding,
         keyPrefix: this.redis.options.keyPrefix,
         errorStack: this.errorStack ? new Error() : undefined,
@@ -294,8 +298,12 @@ class BlockingView {
   }
 }
 
-function defineCommands(): void {
-  const names = (IoredisClass.prototype as unknown as { getBuiltinCommands(): string[] }).getBuiltinCommands();
+let defined = false;
+/** Puts every command of ioredis (as `client` lists them) on the wrapper's prototype, once. */
+function defineCommands(client: Redis): void {
+  if (defined) return;
+  defined = true;
+  const names = client.getBuiltinCommands();
   const proto = IoredisWrapper.prototype as unknown as Record<string, unknown>;
   const view = BlockingView.prototype as unknown as Record<string, unknown>;
   for (const name of names) {
@@ -327,29 +335,13 @@ function defineCommands(): void {
   }
 }
 
-defineCommands();
-
-function isCluster(c: unknown): boolean {
-  return typeof c === 'object' && c !== null && (c as { isCluster?: unknown }).isCluster === true;
-}
-
-/**
- * @internal True when `c` looks like an ioredis `Redis` (or `Cluster`) instance. Shape only: does
- * not import ioredis, so the root entry can use it.
- */
-export function looksLikeIoredis(c: unknown): boolean {
-  if (typeof c !== 'object' || c === null) return false;
-  const o = c as Record<string, unknown>;
-  return typeof o['sendCommand'] === 'function' && typeof o['duplicate'] === 'function' && 'offlineQueue' in o;
-}
-
 /**
  * Binds the ioredis `client` to contexts; see this module's rules of use. Throws `TypeError` for
  * something that is not an ioredis `Redis` instance (a `Cluster` included: see the README), or
  * for bad `options`.
  */
 export function wrapRedis(client: Redis, options?: RedisOptions): IoredisRedis {
-  if (isCluster(client)) {
+  if (isIoredisCluster(client)) {
     throw new TypeError(
       'wrapRedis: an ioredis Cluster is not supported (commands could not be withdrawn from its queues); wrap a Redis instance',
     );
@@ -358,5 +350,6 @@ export function wrapRedis(client: Redis, options?: RedisOptions): IoredisRedis {
     throw new TypeError('wrapRedis (@ctxkit/redis/ioredis): client must be an ioredis Redis instance');
   }
   const o = resolveRedisOptions('wrapRedis', options);
+  defineCommands(client);
   return new IoredisWrapper(client, o) as unknown as IoredisRedis;
 }

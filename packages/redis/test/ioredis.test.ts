@@ -348,8 +348,11 @@ t('listeners and timers are gone once calls settle: nothing grows on a long-live
       b.cancel();
       batch.push(pop.catch((e: unknown) => assert.equal(e, b.ctx.err)));
       await Promise.all(batch);
-      // One timer stays: the idle timeout of the one pooled connection; the unblock's are gone.
-      await waitFor('unblock cleanup done', async () => (clock.pending() === 1 ? true : undefined));
+      // The connection comes back once its reply (nil) arrived; then the only timer left is its idle timeout.
+      const pool = (r as unknown as { blockingSide: { pool: { inUse: number; size: number } } }).blockingSide.pool;
+      await waitFor('blocking connection back in the pool', async () => (pool.inUse === 0 ? true : undefined));
+      assert.equal(pool.size, 1, 'one connection served every round');
+      assert.equal(clock.pending(), 1, 'no timer left but the idle connection’s');
       assert.deepEqual(count(), baseline, `round ${round}`);
     }
     assert.equal(long.ctx.err, undefined);
