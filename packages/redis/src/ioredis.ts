@@ -15,7 +15,7 @@
  *   ends (see `r.blocking`); called directly on `r`, they take the same path.
  * - Errors from Redis or ioredis pass through unchanged.
  */
-import { type Context, operation } from '@ctxkit/core';
+import { assertContext, type Context, operation } from '@ctxkit/core';
 import type { Command, Redis } from 'ioredis';
 import { type CommandClass, commandClassOf } from './ioredis-command.js';
 import { isBlocking, type RedisArg } from './blocking-plan.js';
@@ -266,10 +266,8 @@ class IoredisWrapper {
   }
 
   blocking(ctx: Context): IoredisBlockingCommands {
-    if (ctx == null || typeof (ctx as { done?: unknown }).done === 'undefined') {
-      throw new TypeError('wrapRedis blocking: ctx must be a Context');
-    }
-    return new BlockingView(this, ctx) as unknown as IoredisBlockingCommands;
+    assertContext(ctx, 'wrapRedis blocking: ctx');
+    return new BlockingRequest(this, ctx) as unknown as IoredisBlockingCommands;
   }
 
   async close(): Promise<void> {
@@ -283,8 +281,8 @@ class IoredisWrapper {
   }
 }
 
-/** `r.blocking(ctx)`: the blocking commands bound to one context. */
-class BlockingView {
+/** `r.blocking(ctx)`: the blocking commands bound to one request's context. */
+class BlockingRequest {
   constructor(
     readonly owner: IoredisWrapper,
     readonly ctx: Context,
@@ -305,7 +303,7 @@ function defineCommands(client: Redis): void {
   defined = true;
   const names = client.getBuiltinCommands();
   const proto = IoredisWrapper.prototype as unknown as Record<string, unknown>;
-  const view = BlockingView.prototype as unknown as Record<string, unknown>;
+  const view = BlockingRequest.prototype as unknown as Record<string, unknown>;
   for (const name of names) {
     if (EXCLUDED.has(name) || name in proto) continue;
     const label = `redis ${name.toUpperCase()}`;
@@ -325,7 +323,7 @@ function defineCommands(client: Redis): void {
         Object.defineProperty(view, method, {
           configurable: true,
           writable: true,
-          value: function (this: BlockingView, ...args: RedisArg[]) {
+          value: function (this: BlockingRequest, ...args: RedisArg[]) {
             noCallback(label, args);
             return this.owner.blockingRunner.run(this.ctx, name, label, args.flat(), encoding);
           },
