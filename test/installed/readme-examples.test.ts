@@ -16,7 +16,7 @@ import { type ReadmeExample, readmeExamples } from './readme-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const packages = ['core', 'testing', 'http', 'pg', 'redis', 'eslint-plugin'] as const;
+const packages = ['core', 'testing', 'http', 'pg', 'eslint-plugin'] as const;
 const readmes = ['README.md', ...packages.map((p) => `packages/${p}/README.md`)];
 
 function json(path: string): Record<string, Record<string, string> | undefined> {
@@ -25,19 +25,7 @@ function json(path: string): Record<string, Record<string, string> | undefined> 
 
 /** The integrated libraries at the versions the repository's own tests use. */
 function integratedLibraries(): string[] {
-  const wanted = [
-    'express',
-    'fastify',
-    'koa',
-    'hono',
-    '@hono/node-server',
-    'pg',
-    '@types/pg',
-    'ioredis',
-    '@types/express',
-    '@types/koa',
-    'vitest',
-  ];
+  const wanted = ['express', 'fastify', 'koa', 'hono', '@hono/node-server', 'pg', '@types/pg', '@types/express', '@types/koa', 'vitest'];
   const versions: Record<string, string> = {};
   for (const p of packages) Object.assign(versions, json(`packages/${p}/package.json`)['devDependencies'] ?? {});
   const rootDev = json('package.json')['devDependencies'] ?? {};

@@ -14,21 +14,3 @@
 export type { RedisOptions } from './options.js';
 export { ExecOutcomeUnknownError } from './errors.js';
 export { isBlocking } from './blocking-plan.js';
-
-import type { Redis as IoredisClient } from 'ioredis';
-import { type IoredisRedis, wrapRedis as wrapIoredis } from './ioredis.js';
-import { isIoredisCluster, looksLikeIoredis } from './ioredis-shape.js';
-import type { RedisOptions } from './options.js';
-
-/**
- * Binds `client` to contexts, whichever client it is (detected by shape): an ioredis `Redis` gets
- * the adapter of `@ctxkit/redis/ioredis` (which never imports ioredis itself, so the root entry
- * loads without it). Throws `TypeError` for a client it does not recognise.
- */
-export function wrapRedis(client: IoredisClient, options?: RedisOptions): IoredisRedis;
-export function wrapRedis(client: unknown, options?: RedisOptions): unknown {
-  if (looksLikeIoredis(client) || isIoredisCluster(client)) {
-    return wrapIoredis(client as IoredisClient, options);
-  }
-  throw new TypeError('wrapRedis: client must be an ioredis Redis instance or a node-redis client');
-}
