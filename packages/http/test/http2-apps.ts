@@ -103,7 +103,7 @@ async function build(kind: H2Kind, routes: Record<string, Route>, options: Reque
       );
     case 'fastify http2: true': {
       const app = Fastify({ http2: true });
-      await app.register(contextPlugin as never, options);
+      await app.register(contextPlugin, options);
       for (const [p, route] of Object.entries(routes)) {
         app.get(p, async (request) => route({ ctx: request.ctx, path: request.url, stream: request.raw.stream, signal: undefined }));
       }

@@ -9,9 +9,11 @@ import http2 from 'node:http2';
 import { once } from 'node:events';
 import { CanceledError, DeadlineExceededError, cause, sleep, type Context } from '@ctxkit/core';
 import { leakCheckAfterAll, useManualClock } from '@ctxkit/testing';
+import Fastify from 'fastify';
 import { ResponseFinishedError, SessionClosedError, StreamResetError } from '@ctxkit/http';
+import { contextErrorHandler, contextPlugin, getContext } from '@ctxkit/http/fastify';
 import { deferred, tally } from './helpers.js';
-import { closeAllH2, closed, connect, open, request } from './http2-helpers.js';
+import { closeAllH2, closed, connect, open, request, serveH2 } from './http2-helpers.js';
 import { H2_KINDS, serveRoutes, slots, type Arrival } from './http2-apps.js';
 
 const t = tally();
@@ -168,3 +170,32 @@ for (const kind of H2_KINDS) {
     assert.equal(t.live(), liveBefore, 'every request context ended');
   });
 }
+
+test('fastify http2: true: getContext takes the HTTP/2 request and its raw Http2ServerRequest; an own error handler delegates to contextErrorHandler', async () => {
+  const clock = useManualClock();
+  try {
+    const app = Fastify({ http2: true });
+    await app.register(contextPlugin, { errorHandler: false });
+    const ctxkitErrors = contextErrorHandler<http2.Http2Server>();
+    app.setErrorHandler((error, request, reply) => ctxkitErrors(error, request, reply));
+    const seen = deferred<{ same: boolean; ctx: Context }>();
+    app.get('/slow', async (request) => {
+      seen.resolve({ same: getContext(request) === request.ctx && getContext(request.raw) === request.ctx, ctx: request.ctx });
+      await sleep(request.ctx, 60_000);
+      return 'too late';
+    });
+    await app.ready();
+    const s = await serveH2(app.server);
+    const c = await connect(s.port);
+    const reply = request(c.session, { ':path': '/slow', 'ctxkit-timeout-ms': '100' });
+    const { same, ctx } = await seen.promise;
+    assert.equal(same, true);
+    await clock.advance(100);
+    const r = await reply;
+    assert.equal(r.status, 504);
+    assert.equal(JSON.parse(r.body).code, 'CTXKIT_DEADLINE_EXCEEDED');
+    assert.ok(ctx.err instanceof DeadlineExceededError);
+  } finally {
+    clock.restore();
+  }
+});
