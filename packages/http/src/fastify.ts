@@ -9,16 +9,7 @@
  * ```
  */
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
-import type {
-  FastifyInstance,
-  FastifyPluginCallback,
-  FastifyReply,
-  FastifyRequest,
-  RawServerBase,
-  RawServerDefault,
-  RouteGenericInterface,
-} from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { assertKnownOptions, type Context } from '@ctxkit/core';
 import { InvalidHeaderError } from './errors.js';
 import {
@@ -70,15 +61,8 @@ declare module 'fastify' {
 
 type Plugin = FastifyPluginCallback<ContextPluginOptions>;
 
-/**
- * A Fastify error handler: `app.setErrorHandler(handler)`. `RawServer` is the instance's server
- * type (`http2.Http2Server` for `fastify({ http2: true })`), inferred from the instance it is set on.
- */
-export type ContextErrorHandler<RawServer extends RawServerBase = RawServerDefault> = (
-  error: unknown,
-  request: FastifyRequest<RouteGenericInterface, RawServer>,
-  reply: FastifyReply<RouteGenericInterface, RawServer>,
-) => FastifyReply<RouteGenericInterface, RawServer> | undefined;
+/** A Fastify error handler: `app.setErrorHandler(handler)`. */
+export type ContextErrorHandler = (error: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined;
 
 function isFastify(x: unknown): x is FastifyInstance {
   return (
@@ -169,11 +153,6 @@ function markPlugin(p: Plugin): Plugin {
  * - each request's context has the semantics of `contextFromRequest`; read it as `request.ctx`
  *   or `getContext(request)`; it is bound for `current()` in hooks and handlers (unless
  *   `current: false`); Fastify's own `request.signal` is not used;
- * - with `fastify({ http2: true })` (h2c, or TLS with `https`), those of
- *   `contextFromHttp2Request`: the context also ends when the client resets the request's stream
- *   (`cause(ctx)` a `StreamResetError`) or the session goes away (`SessionClosedError`), both
- *   `ClientDisconnectedError`s, answered as a client that left; other streams of the session
- *   are untouched;
  * - a route's `config: { ctxkit: { timeoutMs, maxTimeoutMs, invalid, inbound, baggage } }`
  *   replaces the plugin's options for that route (validated when the route is added);
  * - a malformed budget header is answered 400 with an RFC 9457 `application/problem+json` body
@@ -222,9 +201,7 @@ export default contextPlugin;
  * installs it; call it from your own error handler when you set one (`errorHandler: false`).
  * Throws `TypeError` for bad options.
  */
-export function contextErrorHandler<RawServer extends RawServerBase = RawServerDefault>(
-  options?: ContextErrorOptions,
-): ContextErrorHandler<RawServer> {
+export function contextErrorHandler(options?: ContextErrorOptions): ContextErrorHandler {
   const fn = 'contextErrorHandler (fastify)';
   if (options !== undefined) {
     if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object`);
@@ -251,15 +228,12 @@ export function contextErrorHandler<RawServer extends RawServerBase = RawServerD
   };
 }
 
-/** A Fastify request of an instance of any server type (HTTP/1.1, HTTPS, HTTP/2). */
-type AnyFastifyRequest = FastifyRequest | FastifyRequest<RouteGenericInterface, Exclude<RawServerBase, RawServerDefault>>;
-
 /**
  * The context the plugin made for this request (the same as `request.ctx`); accepts Fastify's
- * request or the raw request (`IncomingMessage`, or `Http2ServerRequest` with `http2: true`).
- * Throws `TypeError` when the plugin did not run for this request.
+ * request or the raw `IncomingMessage`. Throws `TypeError` when the plugin did not run for this
+ * request.
  */
-export function getContext(request: AnyFastifyRequest | IncomingMessage | Http2ServerRequest): Context {
+export function getContext(request: FastifyRequest | IncomingMessage): Context {
   const raw = (request as { raw?: IncomingMessage } | null | undefined)?.raw ?? request;
   return requireContext(raw, 'getContext (fastify)', 'register contextPlugin from @ctxkit/http/fastify (before the routes)');
 }

@@ -13,7 +13,6 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { Context as HonoContext, ErrorHandler, MiddlewareHandler } from 'hono';
 import { afterFunc, assertKnownOptions, withCancel, withTimeout, type CancelScope, type Context } from '@ctxkit/core';
 import { extractResolved } from './codec.js';
@@ -140,11 +139,7 @@ function finish(b: FetchBinding, res: Response): Response {
  * answers a malformed budget header with 400 (RFC 9457 `application/problem+json`, naming the
  * header) unless `invalid: 'ignore'`. Read the context with `getContext(c)`; install
  * `app.onError(contextErrorHandler())` so that failures the context explains are answered as such.
- * - On `@hono/node-server` (`c.env.incoming`/`outgoing`): the semantics of `contextFromRequest`;
- *   on its HTTP/2 server (`createServer: http2.createServer` or `createSecureServer`), those of
- *   `contextFromHttp2Request`: the context also ends when the client resets the request's stream
- *   (`cause(ctx)` a `StreamResetError`) or the session goes away (`SessionClosedError`), both
- *   `ClientDisconnectedError`s; `c.req.raw.signal` aborts then too.
+ * - On `@hono/node-server` (`c.env.incoming`/`outgoing`): the semantics of `contextFromRequest`.
  * - Elsewhere (Bun, Deno, Workers, `app.request()`, `app.fetch(new Request(…))`): the context is
  *   read from the `Request`'s headers, ends with `ClientDisconnectedError` when its `signal`
  *   aborts (or the runtime cancels the response body), by its budget, or with
@@ -220,10 +215,10 @@ function contextOf(c: unknown): Context | undefined {
 
 /**
  * The context `contextMiddleware` (or `withRequestContext`) made for this request; accepts
- * Hono's context, the raw `IncomingMessage` (`Http2ServerRequest` on an HTTP/2 server) or the
- * fetch `Request`. Throws `TypeError` when neither ran for this request.
+ * Hono's context, the raw `IncomingMessage` or the fetch `Request`. Throws `TypeError` when
+ * neither ran for this request.
  */
-export function getContext(c: HonoContext | IncomingMessage | Http2ServerRequest | Request): Context {
+export function getContext(c: HonoContext | IncomingMessage | Request): Context {
   const ctx = contextOf(c);
   if (ctx !== undefined) return ctx;
   return requireContext(
